@@ -1,0 +1,73 @@
+// HTTP/1.1 clients (optionally TLS) over Boost.Beast/Asio, with keep-alive connection pools.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "http/message.h"
+
+namespace gpuscale::http {
+
+struct TlsClientOptions {
+  std::string ca_file;           // PEM CA bundle; empty: system default roots
+  bool insecure_skip_verify = false;
+  std::string cert_file;         // client certificate (PEM), optional
+  std::string key_file;          // its private key (PEM)
+  std::string server_name;       // SNI and name to verify; empty: the URL's host
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  // Whole-request deadline (connect + send + receive) unless the call gives its own.
+  std::chrono::milliseconds request_timeout{30000};
+  TlsClientOptions tls;         // used for https:// URLs
+  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  int max_idle_per_host = 64;   // kept-alive connections per origin
+  std::string user_agent = "gpuscale";
+};
+
+// A blocking client. Thread-safe; concurrent calls use separate connections.
+// Errors: kUnavailable (connect refused, reset), kDeadlineExceeded (timeout),
+// kResourceExhausted (body too large), kDataLoss (malformed HTTP). A non-2xx answer is
+// not an error: it is returned as a Response.
+class Client {
+ public:
+  static std::unique_ptr<Client> Create(ClientOptions options = {});
+  virtual ~Client() = default;
+
+  // `request.target` is ignored; the URL gives it.
+  virtual core::Result<Response> Send(std::string_view url, Request request,
+                                      std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  core::Result<Response> Get(std::string_view url, Headers headers = {});
+  core::Result<Response> Post(std::string_view url, std::string body,
+                              std::string content_type = "application/json");
+};
+
+// Callbacks of one asynchronous request. All run on the client's I/O threads.
+struct AsyncCallbacks {
+  // The response head (status and headers; body empty) once it arrives.
+  std::function<void(const Response& head)> on_headers;
+  // Each piece of the body as it arrives (already de-chunked). Return false to abort.
+  std::function<bool(std::string_view data)> on_data;
+  // Exactly once: the whole response (body only if on_data is unset) or the error.
+  std::function<void(core::Result<Response>)> on_done;
+};
+
+// A non-blocking client for load generation and proxying: many concurrent requests over a
+// keep-alive pool, on its own I/O threads. Thread-safe. The destructor cancels what is in
+// flight (each gets on_done with kCancelled) and joins the threads.
+class AsyncClient {
+ public:
+  static std::unique_ptr<AsyncClient> Create(ClientOptions options = {}, int io_threads = 1);
+  virtual ~AsyncClient() = default;
+  // Starts a request; returns at once.
+  virtual void Send(const Url& url, Request request, AsyncCallbacks callbacks,
+                    std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  virtual int in_flight() const = 0;
+};
+
+}  // namespace gpuscale::http
