@@ -1,7 +1,6 @@
 // gpuscale: one binary, one subcommand per component. This file parses flags into each
 // component's Options and wires real implementations; all logic lives in src/.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <string>
 

@@ -1,9 +1,9 @@
 #include "core/duration.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 namespace gpuscale::core {
 
@@ -32,14 +32,22 @@ Result<Duration> ParseDuration(std::string_view text) {
     std::string_view unit = s.substr(0, j);
     s.remove_prefix(j);
     long double scale;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else if (unit.empty()) return fail("missing unit");
-    else return fail(fmt::format("unknown unit \"{}\"", unit));
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else if (unit.empty())
+      return fail("missing unit");
+    else
+      return fail(fmt::format("unknown unit \"{}\"", unit));
     char* end = nullptr;
     long double value = std::strtold(number.c_str(), &end);
     if (end != number.c_str() + number.size()) return fail("bad number");

@@ -49,8 +49,9 @@ Status ConfigureLogging(const LogOptions& options) {
   if (!options.level.empty()) {
     level = spdlog::level::from_str(options.level);
     if (level == spdlog::level::off && options.level != "off") {
-      return InvalidArgument("--log-level: expected trace, debug, info, warn, error or off, found '" +
-                             options.level + "'");
+      return InvalidArgument(
+          "--log-level: expected trace, debug, info, warn, error or off, found '" + options.level +
+          "'");
     }
   }
   auto logger = std::make_shared<spdlog::logger>("gpuscale", sink);

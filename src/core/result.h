@@ -58,16 +58,14 @@ inline Error Unavailable(std::string m) { return {Code::kUnavailable, std::move(
 inline Error Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Error DeadlineExceeded(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
 inline Error DataLoss(std::string m) { return {Code::kDataLoss, std::move(m)}; }
-inline Error FailedPrecondition(std::string m) {
-  return {Code::kFailedPrecondition, std::move(m)};
-}
+inline Error FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
 inline Error ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 
 // Either a value or an Error. Accessing the wrong alternative aborts with a message.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return v_.index() == 0; }
@@ -129,11 +127,10 @@ void Result<T>::Abort(const char* what) {
 }  // namespace gpuscale::core
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
-#define GPUSCALE_RETURN_IF_ERROR(expr)              \
-  do {                                              \
-    auto gpuscale_status_ = (expr);                 \
-    if (!gpuscale_status_.ok())                     \
-      return std::move(gpuscale_status_).error();   \
+#define GPUSCALE_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                      \
+    auto gpuscale_status_ = (expr);                                         \
+    if (!gpuscale_status_.ok()) return std::move(gpuscale_status_).error(); \
   } while (0)
 
 #define GPUSCALE_CONCAT_INNER(a, b) a##b
@@ -147,7 +144,7 @@ void Result<T>::Abort(const char* what) {
   lhs = std::move(tmp).value()
 
 // Aborts with a message when an invariant does not hold (a bug, never bad input).
-#define GPUSCALE_CHECK(cond)                                                                 \
-  do {                                                                                       \
+#define GPUSCALE_CHECK(cond)                                                                  \
+  do {                                                                                        \
     if (!(cond)) ::gpuscale::core::AbortWithMessage("check failed at " __FILE__ ": ", #cond); \
   } while (0)
