@@ -1,0 +1,48 @@
+#include "test/support/process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+namespace gpuscale::testing {
+namespace {
+
+TEST(SubprocessTest, CapturesOutputAndExitStatus) {
+  std::string out;
+  auto status = RunCommand({"sh", "-c", "echo hello; echo oops >&2; exit 3"}, &out);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, 3);
+  EXPECT_EQ(out, "hello\noops\n");
+}
+
+TEST(SubprocessTest, MissingProgramIsAnError) {
+  auto proc = Subprocess::Start({.argv = {"/nonexistent/program"}});
+  ASSERT_FALSE(proc.ok());
+  EXPECT_NE(proc.error().message.find("cannot start /nonexistent/program"), std::string::npos);
+}
+
+TEST(SubprocessTest, StopKillsTheWholeGroup) {
+  auto proc = Subprocess::Start({.argv = {"sh", "-c", "sleep 300 & echo $! ; wait"}});
+  ASSERT_TRUE(proc.ok());
+  std::string log;
+  ASSERT_TRUE(
+      WaitFor([&] { return !(log = (*proc)->ReadLog()).empty(); }, std::chrono::seconds(10)));
+  pid_t grandchild = std::stoi(log);
+  EXPECT_EQ(::kill(grandchild, 0), 0);
+  (*proc)->Stop(std::chrono::milliseconds(2000));
+  EXPECT_TRUE(WaitFor([&] { return ::kill(grandchild, 0) != 0; }, std::chrono::seconds(5)));
+}
+
+TEST(SubprocessTest, TimeoutIsReported) {
+  auto status = RunCommand({"sleep", "30"}, nullptr, std::chrono::milliseconds(100));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, core::Code::kDeadlineExceeded);
+}
+
+TEST(PortTest, FreePortIsUsableAndWaitForPortTimesOut) {
+  std::uint16_t port = FreePort();
+  EXPECT_GT(port, 0);
+  EXPECT_FALSE(WaitForPort(port, std::chrono::milliseconds(50)));
+}
+
+}  // namespace
+}  // namespace gpuscale::testing
