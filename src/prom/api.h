@@ -117,9 +117,9 @@ class ApiClient {
                                  std::optional<core::Timestamp> start = std::nullopt,
                                  std::optional<core::Timestamp> end = std::nullopt);
   // GET/POST /api/v1/labels, optionally restricted to series matching `matchers`.
-  core::Result<LabelNames> Labels(const std::vector<std::string>& matchers = {},
-                                  std::optional<core::Timestamp> start = std::nullopt,
-                                  std::optional<core::Timestamp> end = std::nullopt);
+  core::Result<LabelNames> ListLabels(const std::vector<std::string>& matchers = {},
+                                      std::optional<core::Timestamp> start = std::nullopt,
+                                      std::optional<core::Timestamp> end = std::nullopt);
 
   const ApiClientOptions& options() const { return options_; }
 
