@@ -13,20 +13,20 @@
 namespace gpuscale::http {
 
 struct TlsClientOptions {
-  std::string ca_file;           // PEM CA bundle; empty: system default roots
+  std::string ca_file;  // PEM CA bundle; empty: system default roots
   bool insecure_skip_verify = false;
-  std::string cert_file;         // client certificate (PEM), optional
-  std::string key_file;          // its private key (PEM)
-  std::string server_name;       // SNI and name to verify; empty: the URL's host
+  std::string cert_file;    // client certificate (PEM), optional
+  std::string key_file;     // its private key (PEM)
+  std::string server_name;  // SNI and name to verify; empty: the URL's host
 };
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   // Whole-request deadline (connect + send + receive) unless the call gives its own.
   std::chrono::milliseconds request_timeout{30000};
-  TlsClientOptions tls;         // used for https:// URLs
+  TlsClientOptions tls;  // used for https:// URLs
   std::size_t max_body_bytes = 64 * 1024 * 1024;
-  int max_idle_per_host = 64;   // kept-alive connections per origin
+  int max_idle_per_host = 64;  // kept-alive connections per origin
   std::string user_agent = "gpuscale";
 };
 

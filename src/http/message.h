@@ -2,6 +2,7 @@
 // Asio stay inside src/http's .cc files.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -124,7 +125,7 @@ struct Url {
   std::string scheme;  // "http" or "https"
   std::string host;    // without brackets for IPv6
   std::uint16_t port = 0;
-  std::string target = "/";  // path and query
+  std::string target = "/";    // path and query
   std::string Origin() const;  // scheme://host:port
 };
 core::Result<Url> ParseUrl(std::string_view url);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -23,17 +24,17 @@ struct TlsServerOptions {
 };
 
 struct ServerOptions {
-  std::string address = "127.0.0.1";  // listen address
-  std::uint16_t port = 0;              // 0 picks a free port; see Server::port()
-  int io_threads = 1;                  // threads running the I/O context and handlers
+  std::string address = "127.0.0.1";    // listen address
+  std::uint16_t port = 0;               // 0 picks a free port; see Server::port()
+  int io_threads = 1;                   // threads running the I/O context and handlers
   std::optional<TlsServerOptions> tls;  // set: serve HTTPS only
   // Time to receive a whole request head and body once the first byte has arrived.
   std::chrono::milliseconds request_timeout{30000};
   // Time a keep-alive connection may sit idle between requests.
   std::chrono::milliseconds idle_timeout{120000};
-  std::size_t max_header_bytes = 64 * 1024;    // larger → 431
+  std::size_t max_header_bytes = 64 * 1024;      // larger → 431
   std::size_t max_body_bytes = 8 * 1024 * 1024;  // larger → 413
-  int max_connections = 10000;  // beyond this, new connections are closed at once
+  int max_connections = 10000;                   // beyond this, new connections are closed at once
   std::string server_header = "gpuscale";
 };
 
