@@ -212,7 +212,11 @@ NVML_EMU_EXPORT nvmlReturn_t nvmlInit_v2(void) {
     return NVML_SUCCESS;
   }
   const char* dir = std::getenv("GPUSCALE_EMU_DIR");
-  if (dir == nullptr || dir[0] == '\0') return NVML_ERROR_DRIVER_NOT_LOADED;
+  // No state directory is a machine without the driver.
+  struct stat st {};
+  if (dir == nullptr || dir[0] == '\0' || ::stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return NVML_ERROR_DRIVER_NOT_LOADED;
+  }
   int n = gpuscale::gpu::emu::CountGpus(dir);
   std::vector<std::unique_ptr<EmuGpu>> gpus;
   for (int i = 0; i < n; ++i) {
