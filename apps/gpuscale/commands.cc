@@ -24,8 +24,6 @@ void RegisterVersion(CLI::App& app, CommandSet& commands) {
 void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands) {
   (void)log;
   RegisterVersion(app, commands);
-  RegisterExporter(app, log, commands);
-  RegisterHpa(app, commands);
   RegisterEngine(app, log, commands);
 }
 
