@@ -496,6 +496,7 @@ class AsyncClientImpl final : public AsyncClient {
 }  // namespace
 
 std::unique_ptr<AsyncClient> AsyncClient::Create(ClientOptions options, int io_threads) {
+  internal::RaiseOpenFileLimit();
   return std::make_unique<AsyncClientImpl>(std::move(options), io_threads);
 }
 

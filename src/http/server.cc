@@ -277,6 +277,27 @@ class Session final : public SessionBase {
   void ReadRest() {
     state_ = State::kReading;
     Lowest().expires_after(shared_->options.request_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [this, self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) return OnReadError(ec);
+                               if (parser_->is_done()) return OnRequest();
+                               // curl and others wait for this before sending a large body.
+                               auto expect = parser_->get()[bhttp::field::expect];
+                               if (beast::iequals(expect, "100-continue")) return SendContinue();
+                               ReadBody();
+                             });
+  }
+
+  void SendContinue() {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                     [this, self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return Close();
+                       ReadBody();
+                     });
+  }
+
+  void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       [this, self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return OnReadError(ec);
@@ -573,6 +594,7 @@ class ServerImpl final : public Server {
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
+    accept_retry_.cancel();
     // Handlers posted while the threads wound down hold connections (and through them this
     // io_context); run them out so nothing is left in a reference cycle.
     for (int i = 0; i < 10; ++i) {
@@ -588,8 +610,18 @@ class ServerImpl final : public Server {
                                      if (ec == net::error::operation_aborted || s->stopping) return;
                                      if (!ec) OnAccept(std::move(sock));
                                      if (!s->acceptor.is_open()) return;
+                                     if (ec) return AcceptLater();  // e.g. out of descriptors
                                      Accept();
                                    });
+  }
+
+  // Retries accepting after a pause instead of spinning while the error lasts.
+  void AcceptLater() {
+    accept_retry_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_.async_wait([this, s = shared_](beast::error_code ec) {
+      if (ec || s->stopping) return;
+      Accept();
+    });
   }
 
   void OnAccept(tcp::socket sock) {
@@ -614,6 +646,7 @@ class ServerImpl final : public Server {
   std::shared_ptr<Shared> shared_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_{
       shared_->ioc.get_executor()};
+  net::steady_timer accept_retry_{shared_->ioc};
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::mutex stop_mu_;
@@ -622,6 +655,7 @@ class ServerImpl final : public Server {
 }  // namespace
 
 core::Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler handler) {
+  internal::RaiseOpenFileLimit();
   auto shared = std::make_shared<Shared>(std::move(options), std::move(handler));
   if (shared->options.tls) {
     shared->tls.emplace(ssl::context::tls_server);

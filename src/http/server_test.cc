@@ -126,6 +126,18 @@ TEST(ServerTest, LimitsAnswer413And431) {
   EXPECT_EQ(after->status, 200);
 }
 
+TEST(ServerTest, ExpectContinueGetsInterimAnswer) {
+  auto server = StartOrDie({}, Echo());
+  RawConn c(server->port());
+  ASSERT_TRUE(
+      c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Expect: 100-continue\r\n\r\n"));
+  std::string interim = c.ReadUntil("\r\n\r\n");
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(c.Send("hello"));
+  EXPECT_NE(c.ReadUntil("POST /up hello").find("200 OK"), std::string::npos);
+}
+
 TEST(ServerTest, MalformedRequestIs400) {
   auto server = StartOrDie({}, Echo());
   RawConn c(server->port());

@@ -3,8 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/resource.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <mutex>
 
 namespace gpuscale::http::internal {
 namespace {
@@ -29,6 +31,16 @@ bool IsIpAddress(const std::string& host) {
 }
 
 }  // namespace
+
+void RaiseOpenFileLimit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  });
+}
 
 std::string OpenSslErrors() {
   std::string out;

@@ -1,5 +1,5 @@
-// OpenSSL glue shared by the server and the clients. Internal to src/http; works on OpenSSL
-// handles only so that it compiles without Asio.
+// Glue shared by the server and the clients (OpenSSL, process limits). Internal to src/http; works
+// on OpenSSL handles only so that it compiles without Asio.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -26,5 +26,9 @@ core::Status ConfigureClientConnection(SSL* ssl, const TlsClientOptions& options
 std::optional<PeerCertificate> VerifiedPeerCertificate(SSL* ssl);
 // The queued OpenSSL errors as text (and clears them).
 std::string OpenSslErrors();
+
+// Raises the soft limit on open files to the hard limit (once per process), so thousands of
+// concurrent connections do not run out of descriptors at the common default of 1024.
+void RaiseOpenFileLimit();
 
 }  // namespace gpuscale::http::internal
