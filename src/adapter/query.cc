@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -183,6 +184,45 @@ std::string SelectorString(const std::vector<Requirement>& requirements) {
     }
   }
   return out;
+}
+
+bool MatchesSelector(const std::vector<Requirement>& requirements,
+                     const std::map<std::string, std::string>& labels) {
+  for (const auto& r : requirements) {
+    auto it = labels.find(r.key);
+    const bool has = it != labels.end();
+    auto in = [&] {
+      return has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
+    };
+    switch (r.op) {
+      case Requirement::Op::kEquals:
+      case Requirement::Op::kDoubleEquals:
+      case Requirement::Op::kIn:
+        if (!in()) return false;
+        break;
+      case Requirement::Op::kNotEquals:
+      case Requirement::Op::kNotIn:
+        if (in()) return false;
+        break;
+      case Requirement::Op::kExists:
+        if (!has) return false;
+        break;
+      case Requirement::Op::kDoesNotExist:
+        if (has) return false;
+        break;
+      case Requirement::Op::kGt:
+      case Requirement::Op::kLt: {
+        if (!has || r.values.empty()) return false;
+        char* end = nullptr;
+        long long v = std::strtoll(it->second.c_str(), &end, 10);
+        if (end == it->second.c_str() || *end) return false;
+        long long bound = std::strtoll(r.values[0].c_str(), nullptr, 10);
+        if (r.op == Requirement::Op::kGt ? !(v > bound) : !(v < bound)) return false;
+        break;
+      }
+    }
+  }
+  return true;
 }
 
 std::string GoQuote(std::string_view s) {

@@ -2,6 +2,7 @@
 // prometheus-adapter's order and format, then the rule's metricsQuery template.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ struct Requirement {
 core::Result<std::vector<Requirement>> ParseLabelSelector(std::string_view selector);
 // The selector's canonical string (labels.Selector.String()).
 std::string SelectorString(const std::vector<Requirement>& requirements);
+
+// True when `labels` satisfy every requirement (labels.Selector.Matches).
+bool MatchesSelector(const std::vector<Requirement>& requirements,
+                     const std::map<std::string, std::string>& labels);
 
 // Go's strconv.Quote / %q for the ASCII range; bytes >= 0x80 pass through.
 std::string GoQuote(std::string_view s);

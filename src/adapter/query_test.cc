@@ -19,6 +19,15 @@ TEST(AdapterQuery, ParseSelector) {
   EXPECT_TRUE(ParseLabelSelector("a>5").ok());
 }
 
+TEST(AdapterQuery, MatchesSelector) {
+  auto sel = *ParseLabelSelector("app=web,tier in (a,b),!canary,gen>2");
+  EXPECT_TRUE(MatchesSelector(sel, {{"app", "web"}, {"tier", "b"}, {"gen", "3"}}));
+  EXPECT_FALSE(MatchesSelector(sel, {{"app", "web"}, {"tier", "b"}, {"gen", "3"}, {"canary", ""}}));
+  EXPECT_FALSE(MatchesSelector(sel, {{"app", "web"}, {"tier", "c"}, {"gen", "3"}}));
+  EXPECT_FALSE(MatchesSelector(sel, {{"app", "web"}, {"tier", "a"}, {"gen", "2"}}));
+  EXPECT_TRUE(MatchesSelector({}, {}));
+}
+
 TEST(AdapterQuery, GoQuoteEscapes) {
   EXPECT_EQ(GoQuote("plain-pod-0"), "\"plain-pod-0\"");
   EXPECT_EQ(GoQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
