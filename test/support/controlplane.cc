@@ -1,12 +1,17 @@
 #include "test/support/controlplane.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <utility>
+
+#include "http/client.h"
+#include "http/tls_certs.h"
 
 namespace gpuscale::testing {
 
@@ -20,17 +25,6 @@ core::Status WriteFile(const std::string& path, std::string_view content) {
   out << content;
   out.close();
   if (!out) return core::Internal(fmt::format("{}: cannot write", path));
-  return {};
-}
-
-// Runs a command that must succeed; its output goes into the error otherwise.
-core::Status Run(const std::vector<std::string>& argv, milliseconds timeout = milliseconds(30000)) {
-  std::string output;
-  GPUSCALE_ASSIGN_OR_RETURN(int status, RunCommand(argv, &output, timeout));
-  if (status != 0) {
-    return core::Internal(
-        fmt::format("`{}` exited with {}: {}", fmt::join(argv, " "), status, output));
-  }
   return {};
 }
 
@@ -50,60 +44,21 @@ std::string NowRfc3339() {
   return buf;
 }
 
-constexpr std::string_view kOpensslConfig =
-    "[req]\n"
-    "distinguished_name = dn\n"
-    "prompt = no\n"
-    "[dn]\n"
-    "[ca]\n"
-    "basicConstraints = critical, CA:TRUE\n"
-    "keyUsage = critical, keyCertSign, cRLSign, digitalSignature\n"
-    "subjectKeyIdentifier = hash\n";
-
-core::Status MakeKey(const std::string& key_path) {
-  return Run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-              "-out", key_path});
-}
-
-core::Status MakeCa(const std::string& dir, const std::string& name, const std::string& cert,
-                    const std::string& key) {
-  GPUSCALE_RETURN_IF_ERROR(MakeKey(key));
-  return Run({"openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=" + name, "-days", "2",
-              "-sha256", "-config", dir + "/openssl.cnf", "-extensions", "ca", "-out", cert});
-}
-
-struct Leaf {
-  std::string subject;  // "/O=group/CN=name"
-  std::vector<std::string> dns_names;
-  std::vector<std::string> ip_addresses;
-  bool server = false;
-};
-
-core::Status IssueLeaf(const std::string& dir, const std::string& ca_cert,
-                       const std::string& ca_key, const Leaf& leaf, const std::string& cert,
-                       const std::string& key) {
-  GPUSCALE_RETURN_IF_ERROR(MakeKey(key));
-  std::string csr = cert + ".csr";
-  GPUSCALE_RETURN_IF_ERROR(Run({"openssl", "req", "-new", "-key", key, "-subj", leaf.subject,
-                                "-config", dir + "/openssl.cnf", "-out", csr}));
-  std::string ext = fmt::format(
-      "basicConstraints = critical, CA:FALSE\n"
-      "keyUsage = critical, digitalSignature, keyEncipherment\n"
-      "extendedKeyUsage = {}\n"
-      "authorityKeyIdentifier = keyid\n",
-      leaf.server ? "serverAuth" : "clientAuth");
-  std::vector<std::string> sans;
-  for (const auto& d : leaf.dns_names) sans.push_back("DNS:" + d);
-  for (const auto& ip : leaf.ip_addresses) sans.push_back("IP:" + ip);
-  if (!sans.empty()) ext += fmt::format("subjectAltName = {}\n", fmt::join(sans, ", "));
-  std::string ext_path = cert + ".ext";
-  GPUSCALE_RETURN_IF_ERROR(WriteFile(ext_path, ext));
-  GPUSCALE_RETURN_IF_ERROR(Run({"openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey",
-                                ca_key, "-CAcreateserial", "-CAserial", ca_cert + ".srl", "-days",
-                                "2", "-sha256", "-extfile", ext_path, "-out", cert}));
-  fs::remove(csr);
-  fs::remove(ext_path);
-  return {};
+// The public half of a PEM private key, as a PEM "PUBLIC KEY".
+core::Result<std::string> PublicKeyPem(const std::string& private_key_pem) {
+  BIO* in = BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (!key) return core::Internal("cannot parse the service-account private key");
+  BIO* out = BIO_new(BIO_s_mem());
+  int ok = PEM_write_bio_PUBKEY(out, key);
+  EVP_PKEY_free(key);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out, &data);
+  std::string pem = ok == 1 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+  BIO_free(out);
+  if (pem.empty()) return core::Internal("cannot write the service-account public key");
+  return pem;
 }
 
 std::string Kubeconfig(const std::string& server, const ControlPlaneCerts& certs,
@@ -168,16 +123,10 @@ core::Status WaitHealthy(Subprocess& proc, const std::string& name,
   return {};
 }
 
-// A GET that only reports its HTTP status (0 when the connection failed).
-int CurlStatus(const std::vector<std::string>& extra, const std::string& url) {
-  std::vector<std::string> argv = {"curl", "-s",           "-o",         "/dev/null",
-                                   "-w",   "%{http_code}", "--max-time", "5"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back(url);
-  std::string output;
-  auto status = RunCommand(argv, &output, milliseconds(10000));
-  if (!status.ok() || *status != 0) return 0;
-  return std::atoi(output.c_str());
+// A GET that only reports its HTTP status (0 when the call failed).
+int StatusOf(http::Client& client, const std::string& url) {
+  auto r = client.Send(url, http::Request{}, milliseconds(5000));
+  return r.ok() ? r->status : 0;
 }
 
 }  // namespace
@@ -199,10 +148,6 @@ core::Result<std::string> PeerBinary(std::string_view name) {
 
 core::Result<ControlPlaneCerts> MakeControlPlaneCertificates(const std::string& dir,
                                                              std::string_view service_ip) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return core::Internal(fmt::format("{}: {}", dir, ec.message()));
-  GPUSCALE_RETURN_IF_ERROR(WriteFile(dir + "/openssl.cnf", kOpensslConfig));
   ControlPlaneCerts c;
   c.dir = dir;
   auto path = [&](std::string_view f) { return dir + "/" + std::string(f); };
@@ -221,28 +166,60 @@ core::Result<ControlPlaneCerts> MakeControlPlaneCertificates(const std::string& 
   c.service_account_key = path("sa.key");
   c.service_account_pub = path("sa.pub");
 
-  GPUSCALE_RETURN_IF_ERROR(MakeCa(dir, "gpuscale-e2e-ca", c.ca_cert, c.ca_key));
+  constexpr auto kValidity = std::chrono::hours(48);
+  GPUSCALE_ASSIGN_OR_RETURN(
+      http::CertificateAndKey ca,
+      http::CreateCa({.common_name = "gpuscale-e2e-ca", .validity = kValidity}));
+  GPUSCALE_RETURN_IF_ERROR(http::WritePemFiles(ca, c.ca_cert, c.ca_key));
+  GPUSCALE_ASSIGN_OR_RETURN(
+      http::CertificateAndKey front_proxy_ca,
+      http::CreateCa({.common_name = "gpuscale-e2e-front-proxy-ca", .validity = kValidity}));
   GPUSCALE_RETURN_IF_ERROR(
-      MakeCa(dir, "gpuscale-e2e-front-proxy-ca", c.front_proxy_ca_cert, c.front_proxy_ca_key));
-  Leaf serving{.subject = "/CN=kube-apiserver",
+      http::WritePemFiles(front_proxy_ca, c.front_proxy_ca_cert, c.front_proxy_ca_key));
+
+  GPUSCALE_ASSIGN_OR_RETURN(
+      http::CertificateAndKey serving,
+      http::IssueServerCert(
+          ca, {.common_name = "kube-apiserver",
                .dns_names = {"localhost", "kubernetes", "kubernetes.default",
                              "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
                .ip_addresses = {"127.0.0.1", std::string(service_ip)},
-               .server = true};
-  GPUSCALE_RETURN_IF_ERROR(
-      IssueLeaf(dir, c.ca_cert, c.ca_key, serving, c.apiserver_cert, c.apiserver_key));
-  GPUSCALE_RETURN_IF_ERROR(IssueLeaf(dir, c.ca_cert, c.ca_key,
-                                     {.subject = "/O=system:masters/CN=admin"}, c.admin_cert,
-                                     c.admin_key));
-  GPUSCALE_RETURN_IF_ERROR(IssueLeaf(
-      dir, c.ca_cert, c.ca_key, {.subject = "/O=system:masters/CN=system:kube-controller-manager"},
-      c.controller_manager_cert, c.controller_manager_key));
-  GPUSCALE_RETURN_IF_ERROR(IssueLeaf(dir, c.front_proxy_ca_cert, c.front_proxy_ca_key,
-                                     {.subject = "/CN=front-proxy-client"},
-                                     c.front_proxy_client_cert, c.front_proxy_client_key));
-  GPUSCALE_RETURN_IF_ERROR(MakeKey(c.service_account_key));
-  GPUSCALE_RETURN_IF_ERROR(Run(
-      {"openssl", "pkey", "-in", c.service_account_key, "-pubout", "-out", c.service_account_pub}));
+               .validity = kValidity}));
+  GPUSCALE_RETURN_IF_ERROR(http::WritePemFiles(serving, c.apiserver_cert, c.apiserver_key));
+  struct Client {
+    const http::CertificateAndKey& ca;
+    std::string name;
+    std::vector<std::string> groups;
+    std::string cert, key;
+  };
+  for (const Client& client : {
+           Client{ca, "admin", {"system:masters"}, c.admin_cert, c.admin_key},
+           Client{ca,
+                  "system:kube-controller-manager",
+                  {"system:masters"},
+                  c.controller_manager_cert,
+                  c.controller_manager_key},
+           // The aggregator's identity towards APIService backends: signed by the
+           // front-proxy CA, never by the cluster CA.
+           Client{front_proxy_ca,
+                  "front-proxy-client",
+                  {},
+                  c.front_proxy_client_cert,
+                  c.front_proxy_client_key},
+       }) {
+    GPUSCALE_ASSIGN_OR_RETURN(http::CertificateAndKey issued,
+                              http::IssueClientCert(client.ca, {.common_name = client.name,
+                                                                .organizations = client.groups,
+                                                                .validity = kValidity}));
+    GPUSCALE_RETURN_IF_ERROR(http::WritePemFiles(issued, client.cert, client.key));
+  }
+
+  // Service-account tokens: any private key; a CA's fresh P-256 key will do.
+  GPUSCALE_ASSIGN_OR_RETURN(http::CertificateAndKey sa,
+                            http::CreateCa({.common_name = "service-accounts"}));
+  GPUSCALE_ASSIGN_OR_RETURN(std::string sa_pub, PublicKeyPem(sa.key_pem));
+  GPUSCALE_RETURN_IF_ERROR(http::WritePemFiles({.cert_pem = sa_pub, .key_pem = sa.key_pem},
+                                               c.service_account_pub, c.service_account_key));
   return c;
 }
 
@@ -286,8 +263,9 @@ core::Status ControlPlane::StartAll(const ControlPlaneOptions& options) {
            "--listen-client-urls=" + etcd_url, "--advertise-client-urls=" + etcd_url,
            "--listen-peer-urls=" + etcd_peer_url, "--initial-advertise-peer-urls=" + etcd_peer_url,
            "--initial-cluster=e2e=" + etcd_peer_url, "--unsafe-no-fsync", "--log-level=warn"}));
+  auto plain = http::Client::Create();
   GPUSCALE_RETURN_IF_ERROR(WaitHealthy(
-      *etcd_, "etcd", [&] { return CurlStatus({}, etcd_url + "/health") == 200; },
+      *etcd_, "etcd", [&] { return StatusOf(*plain, etcd_url + "/health") == 200; },
       options.start_timeout));
 
   std::uint16_t api_port = FreePort();
@@ -328,8 +306,8 @@ core::Status ControlPlane::StartAll(const ControlPlaneOptions& options) {
   GPUSCALE_RETURN_IF_ERROR(WaitHealthy(
       *apiserver_, "kube-apiserver",
       [&] {
-        return CurlStatus(admin_tls, url_ + "/readyz") == 200 &&
-               CurlStatus(admin_tls, url_ + "/api/v1/namespaces/default") == 200;
+        return StatusOf(*client_, url_ + "/readyz") == 200 &&
+               StatusOf(*client_, url_ + "/api/v1/namespaces/default") == 200;
       },
       options.start_timeout));
 
@@ -367,12 +345,17 @@ core::Status ControlPlane::StartAll(const ControlPlaneOptions& options) {
                   options.extra_controller_manager_flags.end());
   GPUSCALE_ASSIGN_OR_RETURN(controller_manager_,
                             StartComponent(work_dir_, "kube-controller-manager", kcm_argv));
+  // Its serving certificate is self-signed in memory.
+  http::ClientOptions insecure;
+  insecure.tls.insecure_skip_verify = true;
+  auto kcm_client = http::Client::Create(insecure);
   std::string kcm_healthz = fmt::format("https://127.0.0.1:{}/healthz", kcm_port);
   return WaitHealthy(
       *controller_manager_, "kube-controller-manager",
-      [&] { return CurlStatus({"-k"}, kcm_healthz) == 200; }, options.start_timeout);
+      [&] { return StatusOf(*kcm_client, kcm_healthz) == 200; }, options.start_timeout);
 }
 
+ControlPlane::ControlPlane() = default;
 ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
@@ -400,35 +383,17 @@ std::vector<std::pair<std::string, std::string>> ControlPlane::LogFiles() const 
 core::Result<ApiResponse> ControlPlane::Request(std::string_view method, std::string_view path,
                                                 std::string_view body,
                                                 std::string_view content_type) {
-  std::string dir = MakeTempDir("gpuscale-kubecall");
-  std::vector<std::string> argv = {"curl",       "-sS",
-                                   "--max-time", "30",
-                                   "--cacert",   certs_.ca_cert,
-                                   "--cert",     certs_.admin_cert,
-                                   "--key",      certs_.admin_key,
-                                   "-X",         std::string(method),
-                                   "-o",         dir + "/response",
-                                   "-w",         "%{http_code}"};
+  if (!client_) return core::FailedPrecondition("the control plane is not running");
+  http::Request request;
+  request.method = std::string(method);
+  request.headers.Set("Accept", "application/json");
   if (!body.empty()) {
-    core::Status written = WriteFile(dir + "/request", body);
-    if (!written.ok()) return std::move(written).error();
-    argv.insert(argv.end(), {"-H", "Content-Type: " + std::string(content_type), "--data-binary",
-                             "@" + dir + "/request"});
+    request.headers.Set("Content-Type", std::string(content_type));
+    request.body = std::string(body);
   }
-  argv.push_back(url_ + std::string(path));
-  std::string output;
-  auto status = RunCommand(argv, &output, milliseconds(40000));
-  ApiResponse response;
-  response.body = ReadFile(dir + "/response");
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (!status.ok()) return std::move(status).error();
-  if (*status != 0) {
-    return core::Unavailable(
-        fmt::format("{} {}{}: curl exited with {}: {}", method, url_, path, *status, output));
-  }
-  response.status = std::atoi(output.c_str());
-  return response;
+  auto r = client_->Send(url_ + std::string(path), std::move(request));
+  if (!r.ok()) return r.error().WithContext(fmt::format("{} {}{}", method, url_, path));
+  return ApiResponse{.status = r->status, .body = std::move(r->body)};
 }
 
 core::Status ControlPlane::Create(std::string_view collection_path, std::string_view json) {

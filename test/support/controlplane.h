@@ -13,6 +13,10 @@
 #include "core/result.h"
 #include "test/support/process.h"
 
+namespace gpuscale::http {
+class Client;
+}
+
 namespace gpuscale::testing {
 
 // The path of a peer binary built by `scripts/build-peers` (e.g. "etcd", "kube-apiserver").
@@ -32,9 +36,8 @@ struct ControlPlaneCerts {
   std::string service_account_key, service_account_pub;         // token signing key pair
 };
 
-// Creates the certificates above in `dir` with the openssl command-line tool (EC P-256 keys,
-// valid for a day). The serving cert names localhost, 127.0.0.1, the kubernetes Service's DNS
-// names and `service_ip`.
+// Creates the certificates above in `dir` (EC P-256 keys, valid for two days). The serving cert
+// names localhost, 127.0.0.1, the kubernetes Service's DNS names and `service_ip`.
 core::Result<ControlPlaneCerts> MakeControlPlaneCertificates(const std::string& dir,
                                                              std::string_view service_ip);
 
@@ -100,13 +103,14 @@ class ControlPlane {
   core::Status MarkPodRunning(std::string_view ns, std::string_view pod, std::string_view pod_ip);
 
  private:
-  ControlPlane() = default;
+  ControlPlane();
   core::Status StartAll(const ControlPlaneOptions& options);
 
   std::string work_dir_;
   std::string url_;
   std::string admin_kubeconfig_;
   ControlPlaneCerts certs_;
+  std::unique_ptr<http::Client> client_;  // admin
   std::unique_ptr<Subprocess> etcd_;
   std::unique_ptr<Subprocess> apiserver_;
   std::unique_ptr<Subprocess> controller_manager_;
