@@ -227,7 +227,9 @@ class Parser {
     SkipBlanks();
     if (!AtEnd() && line_[i_] == '{') {
       ++i_;
+      sample.labels.reserve(last_label_count_);
       GPUSCALE_RETURN_IF_ERROR(ParseLabels(&sample.labels));
+      last_label_count_ = sample.labels.size();
       SkipBlanks();
     } else if (i_ < line_.size() && !IsBlank(line_[i_ - 1])) {
       return Expected("'{' or a blank after metric name \"" + sample.name + "\"");
@@ -296,27 +298,32 @@ class Parser {
       Label label{std::string(name), {}};
       bool closed = false;
       while (i_ < line_.size()) {
-        char c = line_[i_];
-        if (c == '"') {
+        // Copy the run up to the next quote or backslash in one go.
+        std::size_t run = i_;
+        while (run < line_.size() && line_[run] != '"' && line_[run] != '\\') ++run;
+        label.value.append(line_.data() + i_, run - i_);
+        i_ = run;
+        if (i_ >= line_.size()) break;
+        if (line_[i_] == '"') {
           closed = true;
           break;
         }
-        if (c == '\\' && i_ + 1 < line_.size()) {
-          char n = line_[i_ + 1];
-          if (n == '\\' || n == '"') {
-            label.value.push_back(n);
-          } else if (n == 'n') {
-            label.value.push_back('\n');
-          } else {
-            // Prometheus keeps unknown escapes as written.
-            label.value.push_back('\\');
-            label.value.push_back(n);
-          }
-          i_ += 2;
-          continue;
+        if (i_ + 1 >= line_.size()) {
+          label.value.push_back('\\');
+          ++i_;
+          break;
         }
-        label.value.push_back(c);
-        ++i_;
+        char n = line_[i_ + 1];
+        if (n == '\\' || n == '"') {
+          label.value.push_back(n);
+        } else if (n == 'n') {
+          label.value.push_back('\n');
+        } else {
+          // Prometheus keeps unknown escapes as written.
+          label.value.push_back('\\');
+          label.value.push_back(n);
+        }
+        i_ += 2;
       }
       if (!closed) return Expected("'\"' to close the value of label \"" + label.name + "\"");
       if (!IsValidUtf8(label.value)) {
@@ -378,6 +385,7 @@ class Parser {
   std::string_view line_;
   std::size_t i_ = 0;
   int line_no_ = 0;
+  std::size_t last_label_count_ = 0;  // to size the next sample's labels
   std::vector<MetricFamily> families_;
   std::unordered_map<std::string, FamilyState> by_name_;
   std::size_t current_ = static_cast<std::size_t>(-1);
