@@ -26,6 +26,7 @@ void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands
   RegisterVersion(app, commands);
   RegisterHpa(app, commands);
   RegisterEngine(app, log, commands);
+  RegisterLoad(app, log, commands);
   RegisterAdapter(app, log, commands);
 }
 

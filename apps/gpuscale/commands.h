@@ -41,6 +41,7 @@ bool SetUpLogging(const core::LogOptions& log);
 void RegisterVersion(CLI::App& app, CommandSet& commands);
 void RegisterHpa(CLI::App& app, CommandSet& commands);
 void RegisterEngine(CLI::App& app, core::LogOptions& log, CommandSet& commands);
+void RegisterLoad(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterAdapter(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 
 }  // namespace gpuscale::app

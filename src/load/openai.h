@@ -30,7 +30,8 @@ core::Result<MaxTokensSpec> ParseMaxTokens(std::string_view text);
 // Drawn values are clamped to at least 1.
 std::optional<int> SampleMaxTokens(const MaxTokensSpec& spec, int trace_tokens, core::Rng& rng);
 
-// A prompt of `tokens` short common words (one token each for usual tokenizers), drawn from `rng`.
+// A prompt of `tokens` three-letter common words (one token each for usual tokenizers; 4 bytes
+// each with the space, so byte-based estimates agree), drawn from `rng`.
 std::string SyntheticPrompt(int tokens, core::Rng& rng);
 
 struct BodyOptions {
