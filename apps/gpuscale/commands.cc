@@ -24,6 +24,7 @@ void RegisterVersion(CLI::App& app, CommandSet& commands) {
 void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands) {
   (void)log;
   RegisterVersion(app, commands);
+  RegisterExporter(app, log, commands);
   RegisterHpa(app, commands);
   RegisterEngine(app, log, commands);
   RegisterLoad(app, log, commands);

@@ -39,6 +39,7 @@ void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands
 bool SetUpLogging(const core::LogOptions& log);
 
 void RegisterVersion(CLI::App& app, CommandSet& commands);
+void RegisterExporter(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterHpa(CLI::App& app, CommandSet& commands);
 void RegisterEngine(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterLoad(CLI::App& app, core::LogOptions& log, CommandSet& commands);
