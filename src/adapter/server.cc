@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "adapter/auth.h"
 #include "adapter/discovery.h"
 #include "adapter/provider.h"
 #include "adapter/registry.h"
@@ -115,6 +116,42 @@ class KubeLister : public ObjectLister {
  private:
   kube::Client& client_;
   kube::PodCache& pods_;
+};
+
+// TokenReview and SubjectAccessReview against kube-apiserver.
+class KubeReviewer : public Reviewer {
+ public:
+  explicit KubeReviewer(kube::Client& client) : client_(client) {}
+  core::Result<std::optional<UserInfo>> ReviewToken(const std::string& token) override {
+    GPUSCALE_ASSIGN_OR_RETURN(std::string body,
+                              client_.Post("/apis/authentication.k8s.io/v1/tokenreviews",
+                                           kube::EncodeTokenReview(token)));
+    GPUSCALE_ASSIGN_OR_RETURN(kube::ReviewedUser u, kube::DecodeTokenReview(body));
+    if (!u.authenticated) return std::optional<UserInfo>();
+    return std::optional<UserInfo>(UserInfo{u.username, u.groups, {}});
+  }
+  core::Result<bool> ReviewAccess(const UserInfo& user, const RequestAttributes& a,
+                                  std::string* reason) override {
+    kube::AccessRequest r;
+    r.user = user.name;
+    r.groups = user.groups;
+    r.resource = a.resource_request;
+    r.verb = a.verb;
+    r.group = a.group;
+    r.version = a.version;
+    r.resource_name = a.resource;
+    r.subresource = a.subresource;
+    r.name = a.name;
+    r.namespace_ = a.namespace_;
+    r.path = a.path;
+    GPUSCALE_ASSIGN_OR_RETURN(std::string body,
+                              client_.Post("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                           kube::EncodeSubjectAccessReview(r)));
+    return kube::DecodeSubjectAccessReview(body, reason);
+  }
+
+ private:
+  kube::Client& client_;
 };
 
 bool FileExists(const std::string& p) {
@@ -370,6 +407,68 @@ int RunAdapter(const AdapterOptions& o) {
     lister = std::make_unique<KubeLister>(*kube_client, *pods);
   }
 
+  // Authentication: the front-proxy CA and header names from
+  // kube-system/extension-apiserver-authentication unless given or skipped.
+  std::unique_ptr<kube::Client> auth_client;
+  std::unique_ptr<KubeReviewer> reviewer;
+  std::unique_ptr<Authorizer> authorizer;
+  core::SystemClock auth_clock;
+  std::string requestheader_ca = o.requestheader_client_ca_file;
+  AuthOptions ao;
+  ao.allowed_names = o.requestheader_allowed_names;
+  ao.username_headers = o.requestheader_username_headers;
+  ao.group_headers = o.requestheader_group_headers;
+  ao.extra_headers_prefix = o.requestheader_extra_headers_prefix;
+  ao.always_allow_paths = o.always_allow_paths;
+  if (!o.no_kubernetes) {
+    const std::string kc =
+        !o.authentication_kubeconfig.empty() ? o.authentication_kubeconfig : o.lister_kubeconfig;
+    auto ac = kube::Client::FromKubeconfigOrInCluster(kc);
+    if (!ac.ok()) {
+      spdlog::error("unable to construct the authentication client: {}", ac.error().message);
+      return 1;
+    }
+    auth_client = std::move(*ac);
+    if (requestheader_ca.empty() && !o.authentication_skip_lookup) {
+      auto body = auth_client->Get(
+          "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication");
+      core::Result<std::map<std::string, std::string>> data =
+          body.ok() ? kube::DecodeConfigMapData(*body)
+                    : core::Result<std::map<std::string, std::string>>(body.error());
+      if (!data.ok()) {
+        spdlog::error("unable to load configmap based request-header-client-ca-file: {}",
+                      data.error().message);
+        if (!o.authentication_tolerate_lookup_failure) return 1;
+      } else {
+        auto get_list = [&](const char* key, std::vector<std::string>* out) {
+          auto it = data->find(key);
+          if (it == data->end()) return;
+          auto v = kube::DecodeStringArray(it->second);
+          if (v.ok())
+            *out = *v;
+          else
+            spdlog::warn("extension-apiserver-authentication {}: {}", key, v.error().message);
+        };
+        if (auto it = data->find("requestheader-client-ca-file"); it != data->end()) {
+          requestheader_ca = o.cert_dir + "/requestheader-client-ca.crt";
+          std::ofstream out(requestheader_ca, std::ios::trunc);
+          out << it->second;
+          if (!out) {
+            spdlog::error("unable to write {}", requestheader_ca);
+            return 1;
+          }
+        }
+        if (ao.allowed_names.empty()) get_list("requestheader-allowed-names", &ao.allowed_names);
+        get_list("requestheader-username-headers", &ao.username_headers);
+        get_list("requestheader-group-headers", &ao.group_headers);
+        get_list("requestheader-extra-headers-prefix", &ao.extra_headers_prefix);
+      }
+    }
+    ao.front_proxy = !requestheader_ca.empty();
+    reviewer = std::make_unique<KubeReviewer>(*auth_client);
+    authorizer = std::make_unique<Authorizer>(ao, *reviewer, auth_clock);
+  }
+
   auto cert = PrepareCert(o);
   if (!cert.ok()) {
     spdlog::error("unable to prepare the serving certificate: {}", cert.error().message);
@@ -392,6 +491,15 @@ int RunAdapter(const AdapterOptions& o) {
   std::map<int, std::int64_t> by_code;
   http::Handler handler = [&](http::Request req, http::Reply reply) {
     const std::string path = req.Path();
+    if (authorizer) {
+      AuthResult ar = authorizer->Check(req);
+      if (!ar.allowed) {
+        if (core::V(2))
+          spdlog::info("{} {}: {} for user \"{}\"", req.method, path, ar.status, ar.user.name);
+        reply(http::Response::Json(ar.status, std::move(ar.body)));
+        return;
+      }
+    }
     if (path == "/healthz" || path == "/livez" || path == "/readyz" ||
         path.starts_with("/healthz/") || path.starts_with("/livez/") ||
         path.starts_with("/readyz/")) {

@@ -50,6 +50,28 @@ struct WatchEvent {
 core::Result<ObjectList> DecodeObjectList(std::string_view json);
 core::Result<WatchEvent> DecodeWatchEvent(std::string_view json);
 core::Result<std::map<std::string, std::string>> DecodeConfigMapData(std::string_view json);
+// A JSON array of strings ("[\"X-Remote-User\"]"), as extension-apiserver-authentication keeps
+// its requestheader-* values.
+core::Result<std::vector<std::string>> DecodeStringArray(std::string_view json);
+
+// TokenReview and SubjectAccessReview (authentication.k8s.io/v1, authorization.k8s.io/v1).
+struct ReviewedUser {
+  bool authenticated = false;
+  std::string username;
+  std::vector<std::string> groups;
+  std::string error;
+};
+std::string EncodeTokenReview(std::string_view token);
+core::Result<ReviewedUser> DecodeTokenReview(std::string_view json);
+struct AccessRequest {
+  std::string user;
+  std::vector<std::string> groups;
+  bool resource = true;
+  std::string verb, group, version, resource_name, subresource, name, namespace_, path;
+};
+std::string EncodeSubjectAccessReview(const AccessRequest& request);
+// `allowed`, with the reason in *reason.
+core::Result<bool> DecodeSubjectAccessReview(std::string_view json, std::string* reason);
 
 // Thread-safe.
 class Client {

@@ -67,6 +67,35 @@ TEST(KubeJson, DecodesListsEventsAndConfigMaps) {
   EXPECT_EQ(cm->at("requestheader-allowed-names"), "[\"front-proxy-client\"]");
 }
 
+TEST(KubeJson, Reviews) {
+  EXPECT_EQ(
+      EncodeTokenReview("t"),
+      R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"t"}})");
+  auto u = DecodeTokenReview(
+      R"({"status":{"authenticated":true,"user":{"username":"system:serviceaccount:kube-system:hpa","groups":["a","b"]}}})");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->authenticated);
+  EXPECT_EQ(u->groups.size(), 2u);
+  AccessRequest r;
+  r.user = "u";
+  r.verb = "get";
+  r.group = "custom.metrics.k8s.io";
+  r.resource_name = "pods";
+  r.subresource = "m";
+  r.name = "*";
+  r.namespace_ = "ns";
+  EXPECT_NE(
+      EncodeSubjectAccessReview(r).find(R"("resourceAttributes":{"namespace":"ns","verb":"get")"),
+      std::string::npos);
+  std::string reason;
+  EXPECT_TRUE(
+      *DecodeSubjectAccessReview(R"({"status":{"allowed":true,"reason":"RBAC"}})", &reason));
+  EXPECT_EQ(reason, "RBAC");
+  EXPECT_FALSE(*DecodeSubjectAccessReview(R"({"status":{}})", &reason));
+  EXPECT_EQ(*DecodeStringArray(R"(["X-Remote-User"])"),
+            (std::vector<std::string>{"X-Remote-User"}));
+}
+
 TEST(KubeClient, ResourcePaths) {
   EXPECT_EQ(Client::ResourcePath("", "v1", "pods", "default"), "/api/v1/namespaces/default/pods");
   EXPECT_EQ(Client::ResourcePath("apps", "v1", "deployments", ""), "/apis/apps/v1/deployments");

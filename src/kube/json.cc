@@ -100,4 +100,82 @@ core::Result<std::map<std::string, std::string>> DecodeConfigMapData(std::string
   return out;
 }
 
+core::Result<std::vector<std::string>> DecodeStringArray(std::string_view text) {
+  GPUSCALE_ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  if (!v.is_array()) return core::DataLoss("expected an array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string()) return core::DataLoss("expected an array of strings");
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+std::string EncodeTokenReview(std::string_view token) {
+  json::object o;
+  o["apiVersion"] = "authentication.k8s.io/v1";
+  o["kind"] = "TokenReview";
+  o["spec"] = json::object{{"token", json::string(token)}};
+  return json::serialize(o);
+}
+
+core::Result<ReviewedUser> DecodeTokenReview(std::string_view text) {
+  GPUSCALE_ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  ReviewedUser u;
+  const json::value* st = v.is_object() ? v.as_object().if_contains("status") : nullptr;
+  if (!st || !st->is_object()) return core::DataLoss("status: expected an object");
+  const auto& s = st->as_object();
+  if (const json::value* a = s.if_contains("authenticated"); a && a->is_bool())
+    u.authenticated = a->as_bool();
+  if (const json::value* e = s.if_contains("error"); e && e->is_string())
+    u.error = std::string(e->as_string());
+  if (const json::value* user = s.if_contains("user"); user && user->is_object()) {
+    if (const json::value* n = user->as_object().if_contains("username"); n && n->is_string()) {
+      u.username = std::string(n->as_string());
+    }
+    if (const json::value* g = user->as_object().if_contains("groups"); g && g->is_array()) {
+      for (const auto& x : g->as_array()) {
+        if (x.is_string()) u.groups.emplace_back(x.as_string());
+      }
+    }
+  }
+  return u;
+}
+
+std::string EncodeSubjectAccessReview(const AccessRequest& r) {
+  json::object spec;
+  spec["user"] = r.user;
+  json::array groups;
+  for (const auto& g : r.groups) groups.emplace_back(json::string(g));
+  spec["groups"] = std::move(groups);
+  if (r.resource) {
+    spec["resourceAttributes"] = json::object{{"namespace", r.namespace_},
+                                              {"verb", r.verb},
+                                              {"group", r.group},
+                                              {"version", r.version},
+                                              {"resource", r.resource_name},
+                                              {"subresource", r.subresource},
+                                              {"name", r.name}};
+  } else {
+    spec["nonResourceAttributes"] = json::object{{"path", r.path}, {"verb", r.verb}};
+  }
+  json::object o;
+  o["apiVersion"] = "authorization.k8s.io/v1";
+  o["kind"] = "SubjectAccessReview";
+  o["spec"] = std::move(spec);
+  return json::serialize(o);
+}
+
+core::Result<bool> DecodeSubjectAccessReview(std::string_view text, std::string* reason) {
+  GPUSCALE_ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  const json::value* st = v.is_object() ? v.as_object().if_contains("status") : nullptr;
+  if (!st || !st->is_object()) return core::DataLoss("status: expected an object");
+  const auto& s = st->as_object();
+  if (const json::value* r = s.if_contains("reason"); r && r->is_string() && reason) {
+    *reason = std::string(r->as_string());
+  }
+  const json::value* a = s.if_contains("allowed");
+  return a && a->is_bool() && a->as_bool();
+}
+
 }  // namespace gpuscale::kube
