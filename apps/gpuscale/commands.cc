@@ -29,6 +29,7 @@ void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands
   RegisterEngine(app, log, commands);
   RegisterLoad(app, log, commands);
   RegisterAdapter(app, log, commands);
+  RegisterUp(app, log, commands);
 }
 
 }  // namespace gpuscale::app

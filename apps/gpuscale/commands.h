@@ -44,5 +44,6 @@ void RegisterHpa(CLI::App& app, CommandSet& commands);
 void RegisterEngine(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterLoad(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterAdapter(CLI::App& app, core::LogOptions& log, CommandSet& commands);
+void RegisterUp(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 
 }  // namespace gpuscale::app
