@@ -12,6 +12,7 @@
 
 #include "adapter/auth.h"
 #include "adapter/discovery.h"
+#include "adapter/prom_source.h"
 #include "adapter/provider.h"
 #include "adapter/registry.h"
 #include "adapter/series_match.h"
@@ -25,69 +26,6 @@
 
 namespace gpuscale::adapter {
 namespace {
-
-// Instant queries through prom::ApiClient; the timeout goes to Prometheus as `timeout=`.
-class PromSource : public MetricsSource {
- public:
-  explicit PromSource(prom::ApiClient& client) : client_(client) {}
-  core::Result<PromAnswer> Query(const std::string& promql, core::Timestamp now,
-                                 std::chrono::milliseconds timeout) override {
-    GPUSCALE_ASSIGN_OR_RETURN(prom::QueryResult r, client_.Query(promql, now, timeout));
-    PromAnswer a;
-    switch (r.type) {
-      case prom::ResultType::kVector:
-        a.type = PromAnswer::Type::kVector;
-        for (auto& s : r.vector) {
-          PromSample p;
-          for (auto& l : s.metric) p.labels[l.name] = l.value;
-          p.value = s.value;
-          p.timestamp = core::FromUnixSeconds(s.timestamp);
-          a.samples.push_back(std::move(p));
-        }
-        break;
-      case prom::ResultType::kScalar:
-        a.type = PromAnswer::Type::kScalar;
-        a.samples.push_back({{}, r.scalar_value, core::FromUnixSeconds(r.scalar_timestamp)});
-        break;
-      default:
-        a.type = PromAnswer::Type::kOther;
-        a.type_name = std::string(prom::ResultTypeName(r.type));
-    }
-    return a;
-  }
-
- private:
-  prom::ApiClient& client_;
-};
-
-std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series) {
-  std::set<SeriesShape> shapes;
-  SeriesShape s;
-  for (const auto& labels : series) {
-    s.name.clear();
-    s.label_names.clear();
-    for (const auto& l : labels) {
-      if (l.name == "__name__") s.name = l.value;
-      s.label_names.push_back(l.name);
-    }
-    std::sort(s.label_names.begin(), s.label_names.end());
-    shapes.insert(s);
-  }
-  return {shapes.begin(), shapes.end()};
-}
-
-class PromSeriesLister : public SeriesLister {
- public:
-  explicit PromSeriesLister(prom::ApiClient& client) : client_(client) {}
-  core::Result<std::vector<SeriesShape>> ListSeries(const std::string& match,
-                                                    core::Timestamp start) override {
-    GPUSCALE_ASSIGN_OR_RETURN(prom::SeriesSet set, client_.Series({match}, start));
-    return ShapesOf(set.series);
-  }
-
- private:
-  prom::ApiClient& client_;
-};
 
 class NoKubernetesLister : public ObjectLister {
  public:
