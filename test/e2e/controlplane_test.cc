@@ -1,0 +1,216 @@
+// The real kube-controller-manager against our loopback control plane: the Deployment and
+// ReplicaSet controllers create a pod, the test plays the kubelet, and the real HPA controller
+// reconciles an autoscaling/v2 HPA over a Pods metric (no metrics API is registered yet, so it
+// must say so in its conditions).
+#include "test/support/controlplane.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace gpuscale::testing {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::seconds;
+
+constexpr std::string_view kNamespace = "vllm-example";
+constexpr std::string_view kDeployment = "vllm-gemma-deployment";
+constexpr std::string_view kHpa = "gemma-server-gpu-hpa";
+
+// The seed's Deployment, reduced to what the controllers read (no image is ever pulled).
+constexpr std::string_view kDeploymentJson = R"({
+  "apiVersion": "apps/v1", "kind": "Deployment",
+  "metadata": {"name": "vllm-gemma-deployment", "labels": {"app": "gemma-server"}},
+  "spec": {
+    "replicas": 1,
+    "selector": {"matchLabels": {"app": "gemma-server"}},
+    "template": {
+      "metadata": {"labels": {"app": "gemma-server"}},
+      "spec": {"containers": [{"name": "inference-server", "image": "gpuscale/engine",
+                               "ports": [{"name": "http", "containerPort": 8081}]}]}
+    }
+  }
+})";
+
+// The seed's HPA: average gpu_utilization_percent of 20 per pod.
+constexpr std::string_view kHpaJson = R"({
+  "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+  "metadata": {"name": "gemma-server-gpu-hpa"},
+  "spec": {
+    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                       "name": "vllm-gemma-deployment"},
+    "minReplicas": 1, "maxReplicas": 5,
+    "metrics": [{"type": "Pods", "pods": {
+      "metric": {"name": "gpu_utilization_percent"},
+      "target": {"type": "AverageValue", "averageValue": "20"}}}]
+  }
+})";
+
+// GETs `path` and parses the JSON body; a null value when the call or the parse fails.
+json::value GetJson(ControlPlane& cp, const std::string& path) {
+  auto r = cp.Get(path);
+  if (!r.ok() || r->status != 200) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+// The value at a dotted path of object keys ("status.phase"), or nullptr.
+const json::value* At(const json::value& v, std::string_view dotted) {
+  const json::value* cur = &v;
+  while (!dotted.empty()) {
+    std::size_t dot = dotted.find('.');
+    std::string_view key = dotted.substr(0, dot);
+    const json::object* obj = cur->if_object();
+    if (!obj) return nullptr;
+    auto it = obj->find(key);
+    if (it == obj->end()) return nullptr;
+    cur = &it->value();
+    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
+  }
+  return cur;
+}
+
+std::string StringAt(const json::value& v, std::string_view dotted) {
+  const json::value* s = At(v, dotted);
+  return s && s->is_string() ? std::string(s->as_string()) : std::string();
+}
+
+std::int64_t IntAt(const json::value& v, std::string_view dotted) {
+  const json::value* n = At(v, dotted);
+  return n && n->is_int64() ? n->as_int64() : 0;
+}
+
+// Names of the items of a list whose controller owner is `owner`.
+std::vector<std::string> OwnedBy(const json::value& list, std::string_view owner) {
+  std::vector<std::string> names;
+  const json::value* items = At(list, "items");
+  if (!items || !items->is_array()) return names;
+  for (const auto& item : items->as_array()) {
+    const json::value* refs = At(item, "metadata.ownerReferences");
+    if (!refs || !refs->is_array()) continue;
+    for (const auto& ref : refs->as_array()) {
+      if (StringAt(ref, "name") == owner) names.push_back(StringAt(item, "metadata.name"));
+    }
+  }
+  return names;
+}
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = ControlPlane::Start({});
+    ASSERT_TRUE(started.ok()) << started.error().ToString();
+    cp_ = std::move(*started);
+    hpa_timeline_ = cp_->work_dir() + "/hpa-timeline.jsonl";
+  }
+
+  // A failure leaves the work directory (certificates, component logs, the HPA timeline) and
+  // prints where it is; success removes it.
+  void TearDown() override {
+    if (!cp_) return;
+    cp_->Stop();
+    if (HasFailure()) {
+      std::fprintf(stderr, "control plane bundle kept in %s\n", cp_->work_dir().c_str());
+      for (const auto& [name, path] : cp_->LogFiles()) {
+        std::string log = ReadFile(path);
+        if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+        std::fprintf(stderr, "---- %s (%s), tail:\n%s\n", name.c_str(), path.c_str(), log.c_str());
+      }
+    } else {
+      cp_->RemoveWorkDir();
+    }
+  }
+
+  // Reads the HPA and appends it to the timeline file of the bundle.
+  json::value SnapshotHpa() {
+    json::value hpa =
+        GetJson(*cp_, std::string("/apis/autoscaling/v2/namespaces/") + std::string(kNamespace) +
+                          "/horizontalpodautoscalers/" + std::string(kHpa));
+    std::ofstream(hpa_timeline_, std::ios::app) << json::serialize(hpa) << "\n";
+    return hpa;
+  }
+
+  std::unique_ptr<ControlPlane> cp_;
+  std::string hpa_timeline_;
+};
+
+TEST_F(ControlPlaneTest, RealControllersRunTheDeploymentAndTheHpa) {
+  const std::string ns(kNamespace);
+  ASSERT_TRUE(cp_->CreateNamespace(ns).ok());
+  auto created = cp_->Create("/apis/apps/v1/namespaces/" + ns + "/deployments", kDeploymentJson);
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  created =
+      cp_->Create("/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers", kHpaJson);
+  ASSERT_TRUE(created.ok()) << created.ToString();
+
+  // The deployment controller makes a ReplicaSet, the replicaset controller its pod.
+  std::vector<std::string> replica_sets, pods;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        replica_sets =
+            OwnedBy(GetJson(*cp_, "/apis/apps/v1/namespaces/" + ns + "/replicasets"), kDeployment);
+        return replica_sets.size() == 1;
+      },
+      seconds(60), std::chrono::milliseconds(200)))
+      << "no ReplicaSet owned by " << kDeployment;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        pods = OwnedBy(GetJson(*cp_, "/api/v1/namespaces/" + ns + "/pods"), replica_sets[0]);
+        return pods.size() == 1;
+      },
+      seconds(60), std::chrono::milliseconds(200)))
+      << "no pod owned by " << replica_sets[0];
+
+  // Play the kubelet; the replicaset and deployment controllers must see the pod as available.
+  auto marked = cp_->MarkPodRunning(ns, pods[0], "127.0.0.2");
+  ASSERT_TRUE(marked.ok()) << marked.ToString();
+  json::value pod = GetJson(*cp_, "/api/v1/namespaces/" + ns + "/pods/" + pods[0]);
+  EXPECT_EQ(StringAt(pod, "status.phase"), "Running");
+  EXPECT_EQ(StringAt(pod, "status.podIP"), "127.0.0.2");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        json::value d = GetJson(
+            *cp_, "/apis/apps/v1/namespaces/" + ns + "/deployments/" + std::string(kDeployment));
+        return IntAt(d, "status.availableReplicas") == 1;
+      },
+      seconds(60), std::chrono::milliseconds(200)))
+      << "the Deployment never reported the pod available";
+
+  // The HPA controller reconciles within a sync period (15 s) of the HPA's creation: with no
+  // custom metrics API it cannot get the Pods metric and says so.
+  std::string reason, message;
+  bool reported = WaitFor(
+      [&] {
+        json::value hpa = SnapshotHpa();
+        const json::value* conditions = At(hpa, "status.conditions");
+        if (!conditions || !conditions->is_array()) return false;
+        for (const auto& c : conditions->as_array()) {
+          if (StringAt(c, "type") == "ScalingActive") {
+            reason = StringAt(c, "reason");
+            message = StringAt(c, "message");
+            return StringAt(c, "status") == "False";
+          }
+        }
+        return false;
+      },
+      seconds(90), std::chrono::milliseconds(500));
+  ASSERT_TRUE(reported) << "no ScalingActive=False condition; timeline in " << hpa_timeline_;
+  EXPECT_EQ(reason, "FailedGetPodsMetric") << message;
+  EXPECT_NE(message.find("gpu_utilization_percent"), std::string::npos) << message;
+
+  // Without a metric the HPA leaves the Deployment alone.
+  json::value d =
+      GetJson(*cp_, "/apis/apps/v1/namespaces/" + ns + "/deployments/" + std::string(kDeployment));
+  EXPECT_EQ(IntAt(d, "spec.replicas"), 1);
+  json::value hpa = SnapshotHpa();
+  EXPECT_EQ(IntAt(hpa, "status.currentReplicas"), 1);
+}
+
+}  // namespace
+}  // namespace gpuscale::testing
