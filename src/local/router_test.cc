@@ -42,9 +42,16 @@ std::unique_ptr<Upstream> StartUpstream(const std::string& name, int index) {
           return;
         }
         if (req.Path() == "/endless") {
+          // Tokens every 10 ms until the client leaves (bounded: 1000 tokens).
           reply(http::Response::EventStream([self](std::shared_ptr<http::Stream> s) {
             s->OnCancel([self] { self->cancelled = true; });
-            s->Write(http::SseEvent("first"));  // then nothing until the client leaves
+            std::thread([s] {
+              for (int i = 0; i < 1000 && !s->cancelled(); ++i) {
+                s->Write(http::SseEvent("token"));
+                std::this_thread::sleep_for(milliseconds(10));
+              }
+              s->Close();
+            }).detach();
           }));
           return;
         }
@@ -145,6 +152,8 @@ TEST_F(RouterTest, StreamsPiecesAsTheyArriveAndMeasuresTtft) {
   EXPECT_LT(ttfts[0], 5.0);
 }
 
+// The router notices a client that left when the replica's next token arrives, and stops the
+// replica's stream then (which frees its KV cache in the engine).
 TEST_F(RouterTest, AClientThatLeavesCancelsTheReplicaStream) {
   auto client = http::AsyncClient::Create();
   std::promise<void> done;

@@ -48,11 +48,49 @@ core::Result<std::string> FindChromium() {
       "no chromium on PATH (Debian package 'chromium'; scripts/setup installs it)");
 }
 
+namespace {
+std::string TargetUrl(const std::string& target) {
+  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) return target;
+  return "file://" + std::filesystem::absolute(target).string();
+}
+}  // namespace
+
+core::Result<std::string> DumpDom(const std::string& target, int virtual_time_budget_ms,
+                                  std::chrono::milliseconds timeout) {
+  GPUSCALE_ASSIGN_OR_RETURN(std::string chromium, FindChromium());
+  std::string profile = MakeTempDir("chromium-profile");
+  std::vector<std::string> argv = {
+      chromium,
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+      "--user-data-dir=" + profile,
+      "--virtual-time-budget=" + std::to_string(virtual_time_budget_ms),
+      "--dump-dom",
+      TargetUrl(target)};
+  std::string output;
+  core::Result<int> rc = RunCommand(argv, &output, timeout);
+  std::error_code ec;
+  std::filesystem::remove_all(profile, ec);
+  if (!rc.ok()) return rc.error().WithContext("chromium");
+  if (*rc != 0) {
+    return core::Internal("chromium --dump-dom exited " + std::to_string(*rc) + ": " +
+                          output.substr(0, 2000));
+  }
+  return output;
+}
+
 core::Status Screenshot(const std::string& html_path, const std::string& png_path,
                         const ScreenshotOptions& options) {
   GPUSCALE_ASSIGN_OR_RETURN(std::string chromium, FindChromium());
   std::string profile = MakeTempDir("chromium-profile");
-  std::string url = "file://" + std::filesystem::absolute(html_path).string();
+  std::string url = TargetUrl(html_path);
   std::vector<std::string> argv = {
       chromium,
       "--headless",
@@ -68,6 +106,7 @@ core::Status Screenshot(const std::string& html_path, const std::string& png_pat
       "--user-data-dir=" + profile,
       "--screenshot=" + png_path,
       "--window-size=" + std::to_string(options.width) + "," + std::to_string(options.height),
+      "--virtual-time-budget=" + std::to_string(options.virtual_time_budget_ms),
       url};
   std::string output;
   std::filesystem::remove(png_path);

@@ -18,11 +18,19 @@ struct ScreenshotOptions {
   int width = 1200;
   int height = 900;
   std::chrono::milliseconds timeout{60000};
+  // Lets the page's scripts run for this much virtual time before the capture (0: none).
+  int virtual_time_budget_ms = 0;
 };
-// Renders `html_path` (a local file) with headless Chromium, sandbox, GPU, network services and
-// QUIC off, a fresh profile, into `png_path`. The error carries Chromium's output.
+// Renders `html_path` (a local file, or an http:// URL) with headless Chromium, sandbox, GPU,
+// network services and QUIC off, a fresh profile, into `png_path`. The error carries Chromium's
+// output.
 core::Status Screenshot(const std::string& html_path, const std::string& png_path,
                         const ScreenshotOptions& options = {});
+
+// The page's DOM after its scripts ran for `virtual_time_budget_ms` (Chromium --dump-dom).
+// `target` is a local file path or an http:// URL.
+core::Result<std::string> DumpDom(const std::string& target, int virtual_time_budget_ms,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 struct PngStats {
   int width = 0;
