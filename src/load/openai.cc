@@ -19,7 +19,14 @@ namespace {
 // Three-letter common words: one token each for usual tokenizers, and four bytes with the
 // separating space, so servers that estimate tokens as bytes / 4 (the emulator) count them too.
 constexpr std::array<std::string_view, 104> kWords = {
-"the", "and", "for", "you", "are", "was", "but", "not", "all", "can", "had", "her", "one", "our", "out", "day", "get", "has", "him", "his", "how", "man", "new", "now", "old", "see", "two", "way", "who", "boy", "did", "its", "let", "put", "say", "she", "too", "use", "big", "end", "far", "few", "got", "run", "set", "sun", "top", "try", "act", "add", "age", "ago", "air", "art", "ask", "bad", "bed", "box", "car", "cup", "cut", "dog", "eat", "egg", "eye", "fit", "fly", "fun", "gas", "hat", "hot", "job", "key", "kid", "law", "lay", "leg", "lie", "low", "map", "mix", "net", "oil", "pay", "pen", "pet", "raw", "red", "row", "sea", "sit", "six", "sky", "son", "tax", "tea", "ten", "tie", "toy", "van", "war", "win", "yes", "yet"};
+    "the", "and", "for", "you", "are", "was", "but", "not", "all", "can", "had", "her", "one",
+    "our", "out", "day", "get", "has", "him", "his", "how", "man", "new", "now", "old", "see",
+    "two", "way", "who", "boy", "did", "its", "let", "put", "say", "she", "too", "use", "big",
+    "end", "far", "few", "got", "run", "set", "sun", "top", "try", "act", "add", "age", "ago",
+    "air", "art", "ask", "bad", "bed", "box", "car", "cup", "cut", "dog", "eat", "egg", "eye",
+    "fit", "fly", "fun", "gas", "hat", "hot", "job", "key", "kid", "law", "lay", "leg", "lie",
+    "low", "map", "mix", "net", "oil", "pay", "pen", "pet", "raw", "red", "row", "sea", "sit",
+    "six", "sky", "son", "tax", "tea", "ten", "tie", "toy", "van", "war", "win", "yes", "yet"};
 
 core::Result<double> ParseNumber(std::string_view s, std::string_view what) {
   double v = 0;
