@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 
 namespace gpuscale::hpa {
 namespace {
@@ -104,6 +105,7 @@ struct HpaCase {
   std::string event;                   // a SuccessfulRescale message to expect
   std::optional<int32_t> cpu_current;  // expected averageUtilization of metric 0
 };
+void PrintTo(const HpaCase& c, std::ostream* os) { *os << c.name; }
 
 State BuildState(const HpaCase& c) {
   State s;

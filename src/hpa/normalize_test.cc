@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 namespace gpuscale::hpa {
 namespace {
 
@@ -126,6 +128,7 @@ struct RateCase {
   int32_t expected;
   const char* reason;
 };
+void PrintTo(const RateCase& c, std::ostream* os) { *os << c.name; }
 
 class ScalingWithRules : public testing::TestWithParam<RateCase> {};
 
@@ -618,6 +621,7 @@ struct StabilizeCase {
   int32_t expected;
   std::vector<int32_t> stored;  // empty: not checked
 };
+void PrintTo(const StabilizeCase& c, std::ostream* os) { *os << c.name; }
 
 class NormalizeWithBehavior : public testing::TestWithParam<StabilizeCase> {};
 
@@ -734,6 +738,7 @@ struct StoreCase {
   std::vector<std::pair<int32_t, bool>> expected;  // change, outdated
   int32_t change_60s;
 };
+void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 Behavior TwoPolicies(int32_t pods_period, int32_t percent_period) {
   Behavior b{Rules(10, pods_period, 100, percent_period),

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <ostream>
 
 namespace gpuscale::hpa {
 namespace {
@@ -86,6 +87,7 @@ struct ResourceCase {
   std::string container = "";
   Tolerances tolerances = kTol;
 };
+void PrintTo(const ResourceCase& c, std::ostream* os) { *os << c.name; }
 
 class ResourceVectors : public testing::TestWithParam<ResourceCase> {};
 
@@ -473,6 +475,7 @@ struct PodsCase {
   int pods = 0;  // listed pods when more than current
   Tolerances tolerances = kTol;
 };
+void PrintTo(const PodsCase& c, std::ostream* os) { *os << c.name; }
 
 class PodsVectors : public testing::TestWithParam<PodsCase> {};
 
@@ -553,6 +556,7 @@ struct ValueCase {
   std::vector<bool> ready = {};
   Tolerances tolerances = kTol;
 };
+void PrintTo(const ValueCase& c, std::ostream* os) { *os << c.name; }
 
 class ValueVectors : public testing::TestWithParam<ValueCase> {};
 
@@ -689,6 +693,7 @@ struct GroupCase {
   std::set<std::string> missing;
   std::set<std::string> ignored;
 };
+void PrintTo(const GroupCase& c, std::ostream* os) { *os << c.name; }
 
 Pod NamedPod(const char* name, PodPhase phase, std::optional<core::Timestamp> start,
              std::optional<PodReadyCondition> ready) {

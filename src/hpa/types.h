@@ -164,7 +164,8 @@ struct State {
   core::Timestamp time{};       // `now` of this sync
   int32_t spec_replicas = 0;    // scale.spec.replicas
   int32_t status_replicas = 0;  // scale.status.replicas
-  // scale.status.selector. Unset: the pods listed are the selected ones. "" is an error.
+  // scale.status.selector, checked as the controller does ("" and unparsable selectors are
+  // errors). `pods` must already be the selected pods; ParseState filters by it.
   std::optional<std::string> selector;
   std::vector<std::string> ambiguous_with;        // other HPAs whose selector overlaps this one
   std::optional<std::string> get_scale_error;     // GET /scale fails with this message
