@@ -8,7 +8,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
+#include "core/json_escape.h"
+#include "http/server.h"
+#include "http/tls_certs.h"
 #include "prom/api.h"
 #include "test/support/prometheus.h"
 
@@ -181,6 +186,70 @@ TEST(ApiClientFailureTest, AHangingPrometheusHitsTheDeadline) {
   EXPECT_EQ(r.error().code, core::Code::kDeadlineExceeded) << r.error().message;
   EXPECT_GE(elapsed, 300ms);
   EXPECT_LT(elapsed, 3s);
+}
+
+// An HTTPS stand-in for Prometheus (the real one has no TLS config here) that requires a client
+// certificate and echoes what arrived as labels, to prove the TLS options and headers are used.
+TEST(ApiClientTlsTest, CaClientCertTokenAndHeadersReachAnHttpsServer) {
+  std::string dir = testing::MakeTempDir("gpuscale-prom-tls-");
+  auto ca = http::CreateCa();
+  ASSERT_TRUE(ca.ok()) << ca.error().message;
+  auto server_cert = http::IssueServerCert(*ca, {.ip_addresses = {"127.0.0.1"}});
+  auto client_cert = http::IssueClientCert(*ca, {.common_name = "gpuscale-adapter"});
+  ASSERT_TRUE(server_cert.ok() && client_cert.ok());
+  ASSERT_TRUE(http::WritePemFiles(*ca, dir + "/ca.crt", dir + "/ca.key").ok());
+  ASSERT_TRUE(http::WritePemFiles(*server_cert, dir + "/tls.crt", dir + "/tls.key").ok());
+  ASSERT_TRUE(http::WritePemFiles(*client_cert, dir + "/client.crt", dir + "/client.key").ok());
+  std::ofstream(dir + "/token") << "secret-token\n";
+
+  http::ServerOptions server_options;
+  server_options.tls = http::TlsServerOptions{dir + "/tls.crt", dir + "/tls.key", dir + "/ca.crt",
+                                              /*require_client_cert=*/true};
+  auto server = http::Server::Start(
+      server_options, http::Sync([](const http::Request& r) {
+        std::string labels =
+            "{\"path\":" + core::JsonString(r.Path()) + ",\"authorization\":" +
+            core::JsonString(std::string(r.headers.Get("Authorization").value_or(""))) +
+            ",\"tenant\":" +
+            core::JsonString(std::string(r.headers.Get("X-Scope-OrgID").value_or(""))) +
+            ",\"client\":" +
+            core::JsonString(r.peer_certificate ? r.peer_certificate->common_name : "") + "}";
+        return http::Response::Json(
+            200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":)" +
+                     labels + R"(,"value":[1,"1"]}]}})");
+      }));
+  ASSERT_TRUE(server.ok()) << server.error().message;
+
+  ApiClientOptions o;
+  o.url = "https://127.0.0.1:" + std::to_string((*server)->port()) + "/prefix";
+  o.ca_file = dir + "/ca.crt";
+  o.cert_file = dir + "/client.crt";
+  o.key_file = dir + "/client.key";
+  o.bearer_token_file = dir + "/token";
+  o.headers = {{"X-Scope-OrgID", "tenant-a"}};
+  o.timeout = 5s;
+  auto client = ApiClient::Create(o);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto r = (*client)->Query("up");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->vector.size(), 1u);
+  const Labels& got = r->vector[0].metric;
+  EXPECT_EQ(LabelValue(got, "path"), "/prefix/api/v1/query");
+  EXPECT_EQ(LabelValue(got, "authorization"), "Bearer secret-token");
+  EXPECT_EQ(LabelValue(got, "tenant"), "tenant-a");
+  EXPECT_EQ(LabelValue(got, "client"), "gpuscale-adapter");
+
+  // Without the CA the server is not trusted; skipping verification is an explicit choice.
+  ApiClientOptions untrusted = o;
+  untrusted.ca_file.clear();
+  auto bad = (*ApiClient::Create(untrusted))->Query("up");
+  EXPECT_FALSE(bad.ok());
+  ApiClientOptions insecure = untrusted;
+  insecure.insecure_skip_verify = true;
+  auto skipped = (*ApiClient::Create(insecure))->Query("up");
+  EXPECT_TRUE(skipped.ok()) << skipped.error().message;
+  (*server)->Stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
