@@ -1,7 +1,6 @@
 #include "adapter/prom_source.h"
 
 #include <algorithm>
-#include <set>
 
 namespace gpuscale::adapter {
 
@@ -29,22 +28,6 @@ core::Result<PromAnswer> PromSource::Query(const std::string& promql, core::Time
       a.type_name = std::string(prom::ResultTypeName(r.type));
   }
   return a;
-}
-
-std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series) {
-  std::set<SeriesShape> shapes;
-  SeriesShape s;
-  for (const auto& labels : series) {
-    s.name.clear();
-    s.label_names.clear();
-    for (const auto& l : labels) {
-      if (l.name == "__name__") s.name = l.value;
-      s.label_names.push_back(l.name);
-    }
-    std::sort(s.label_names.begin(), s.label_names.end());
-    shapes.insert(s);
-  }
-  return {shapes.begin(), shapes.end()};
 }
 
 core::Result<std::vector<SeriesShape>> PromSeriesLister::ListSeries(const std::string& match,

@@ -22,9 +22,6 @@ class PromSource : public MetricsSource {
   prom::ApiClient& client_;
 };
 
-// (name, sorted label names) of each series, deduplicated and sorted.
-std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series);
-
 class PromSeriesLister : public SeriesLister {
  public:
   explicit PromSeriesLister(prom::ApiClient& client) : client_(client) {}

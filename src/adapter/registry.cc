@@ -121,4 +121,20 @@ MetricSnapshot BuildSnapshot(const RuleSet& rules,
   return snap;
 }
 
+std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series) {
+  std::set<SeriesShape> shapes;
+  SeriesShape s;
+  for (const auto& labels : series) {
+    s.name.clear();
+    s.label_names.clear();
+    for (const auto& l : labels) {
+      if (l.name == "__name__") s.name = l.value;
+      s.label_names.push_back(l.name);
+    }
+    std::sort(s.label_names.begin(), s.label_names.end());
+    shapes.insert(s);
+  }
+  return {shapes.begin(), shapes.end()};
+}
+
 }  // namespace gpuscale::adapter

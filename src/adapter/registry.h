@@ -14,6 +14,7 @@
 #include "adapter/resources.h"
 #include "adapter/template.h"
 #include "core/result.h"
+#include "prom/exposition.h"
 
 namespace gpuscale::adapter {
 
@@ -48,6 +49,9 @@ struct SeriesShape {
   std::vector<std::string> label_names;  // sorted
   auto operator<=>(const SeriesShape&) const = default;
 };
+
+// (name, sorted label names) of each series from /api/v1/series, deduplicated and sorted.
+std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series);
 
 struct CustomMetricKey {
   GroupResource resource;
