@@ -106,8 +106,12 @@ core::Status Screenshot(const std::string& html_path, const std::string& png_pat
       "--user-data-dir=" + profile,
       "--screenshot=" + png_path,
       "--window-size=" + std::to_string(options.width) + "," + std::to_string(options.height),
-      "--virtual-time-budget=" + std::to_string(options.virtual_time_budget_ms),
       url};
+  // A zero budget makes Chromium wait for ever: pass the flag only when a budget is asked for.
+  if (options.virtual_time_budget_ms > 0) {
+    argv.insert(argv.end() - 1,
+                "--virtual-time-budget=" + std::to_string(options.virtual_time_budget_ms));
+  }
   std::string output;
   std::filesystem::remove(png_path);
   core::Result<int> rc = RunCommand(argv, &output, options.timeout);
