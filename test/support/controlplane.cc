@@ -301,8 +301,10 @@ core::Status ControlPlane::StartAll(const ControlPlaneOptions& options) {
   api_argv.insert(api_argv.end(), options.extra_apiserver_flags.begin(),
                   options.extra_apiserver_flags.end());
   GPUSCALE_ASSIGN_OR_RETURN(apiserver_, StartComponent(work_dir_, "kube-apiserver", api_argv));
-  std::vector<std::string> admin_tls = {"--cacert",        certs_.ca_cert, "--cert",
-                                        certs_.admin_cert, "--key",        certs_.admin_key};
+  http::ClientOptions admin;
+  admin.tls = {
+      .ca_file = certs_.ca_cert, .cert_file = certs_.admin_cert, .key_file = certs_.admin_key};
+  client_ = http::Client::Create(admin);
   GPUSCALE_RETURN_IF_ERROR(WaitHealthy(
       *apiserver_, "kube-apiserver",
       [&] {
