@@ -38,10 +38,15 @@ void BM_Step(benchmark::State& state) {
     (void)e.Add(RequestSpec{static_cast<RequestId>(i), 64, 30000, FinishReason::kLength}, t);
   }
   while (e.stats().num_waiting > 0) t = e.Step(t).end();
+  RequestId next = static_cast<RequestId>(n);
   for (auto _ : state) {
     const StepResult& r = e.Step(t);
     benchmark::DoNotOptimize(r.tokens.data());
     t = r.end();
+    // Keep N sequences decoding: replace each finished one.
+    for (std::size_t i = 0; i < r.finished.size(); ++i) {
+      (void)e.Add(RequestSpec{next++, 64, 30000, FinishReason::kLength}, t);
+    }
   }
   state.counters["seqs"] = n;
   state.SetItemsProcessed(state.iterations() * n);
