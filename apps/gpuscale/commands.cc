@@ -30,6 +30,7 @@ void RegisterCommands(CLI::App& app, core::LogOptions& log, CommandSet& commands
   RegisterLoad(app, log, commands);
   RegisterAdapter(app, log, commands);
   RegisterUp(app, log, commands);
+  RegisterSimulate(app, log, commands);
 }
 
 }  // namespace gpuscale::app

@@ -45,5 +45,6 @@ void RegisterEngine(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterLoad(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterAdapter(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 void RegisterUp(CLI::App& app, core::LogOptions& log, CommandSet& commands);
+void RegisterSimulate(CLI::App& app, core::LogOptions& log, CommandSet& commands);
 
 }  // namespace gpuscale::app
