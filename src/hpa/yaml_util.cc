@@ -214,7 +214,7 @@ std::string FormatRfc3339(core::Timestamp t) {
                 static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
   std::string out = buf;
   if (frac != 0) {
-    char f[16];
+    char f[32];  // room for any long long, so -O2's truncation check holds
     std::snprintf(f, sizeof(f), ".%09lld", static_cast<long long>(frac));
     std::string fs = f;
     while (fs.back() == '0') fs.pop_back();
