@@ -721,7 +721,7 @@ std::vector<HpaCase> Cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(HorizontalTest, HorizontalVectors, testing::ValuesIn(Cases()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& test_info) { return test_info.param.name; });
 
 // ---- behaviour across syncs ---------------------------------------------------------------------
 

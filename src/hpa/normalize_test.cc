@@ -599,7 +599,7 @@ std::string TestName(const char* name) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TestScalingWithRules, ScalingWithRules, testing::ValuesIn(RateCases()),
-                         [](const auto& info) { return TestName(info.param.name); });
+                         [](const auto& test_info) { return TestName(test_info.param.name); });
 
 TEST(NormalizeTest, DisabledScaleUpHoldsCurrent) {
   ScalingRules up = DefaultScaleUpRules();
@@ -729,7 +729,7 @@ INSTANTIATE_TEST_SUITE_P(
                       300,
                       2,
                       {}}),
-    [](const auto& info) { return TestName(info.param.name); });
+    [](const auto& test_info) { return TestName(test_info.param.name); });
 
 struct StoreCase {
   const char* name;
@@ -804,7 +804,7 @@ INSTANTIATE_TEST_SUITE_P(
                   TwoPolicies(120, 30),
                   {{7, false}, {6, false}, {5, false}},
                   13}),
-    [](const auto& info) { return TestName(info.param.name); });
+    [](const auto& test_info) { return TestName(test_info.param.name); });
 
 }  // namespace
 }  // namespace gpuscale::hpa

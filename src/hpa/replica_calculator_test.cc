@@ -223,7 +223,7 @@ INSTANTIATE_TEST_SUITE_P(
                      3,
                      28,
                      560}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
     Others, ResourceVectors,
@@ -401,7 +401,7 @@ INSTANTIATE_TEST_SUITE_P(
                      1300,
                      "",
                      Tolerances{0.34, 0.1}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 // The rebalanced pod count can flip the direction: 3 pods listed for 2 current replicas.
 TEST(ReplicaCalculatorTest, TestReplicaCalcComputedToleranceAlgImplementation) {
@@ -543,7 +543,7 @@ INSTANTIATE_TEST_SUITE_P(
                  4,
                  20000,
                  PodSetup{{kRun, PodPhase::kPending, kRun}}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 struct ValueCase {
   const char* name;
@@ -650,7 +650,7 @@ INSTANTIATE_TEST_SUITE_P(
                   3074457345618258432},  // float64 ceil(MaxInt64 / 3)
         ValueCase{"TestExternalPerPodMetricUsageOverflow", true, 1, kMaxInt64, 1, kMaxInt32,
                   kMaxInt64}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(ReplicaCalculatorTest, ScaleFromZeroIgnoresToleranceAndPods) {
   // TestScaleUpFromZeroCMObject / TestScaleUpFromZeroIgnoresToleranceCMObject at this level.
@@ -835,7 +835,7 @@ std::vector<GroupCase> GroupCases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(TestGroupPods, GroupPodsVectors, testing::ValuesIn(GroupCases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& test_info) { return std::string(test_info.param.name); });
 
 // ---- TestCalculateRequests --------------------------------------------------------------------
 
