@@ -7,7 +7,9 @@ namespace gpuscale::gpu {
 
 core::Result<std::unique_ptr<NvmlLibrary>> NvmlLibrary::Load(const std::string& path) {
   // RTLD_LOCAL keeps two loaded libraries (the driver's and the emulator) apart in tests.
-  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: NVML's state is process-wide and outlives a handle (as the driver's does);
+  // unmapping it on dlclose would orphan that state and make a later reopen start half-fresh.
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle == nullptr) {
     const char* err = ::dlerror();
     return core::Unavailable(
