@@ -208,7 +208,16 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
     if (!default_port) host += ":" + std::to_string(url_.port);
     req_.set(bhttp::field::host, host);
     req_.set(bhttp::field::user_agent, shared_->options.user_agent);
-    for (const auto& [k, v] : request_.headers.fields()) req_.set(k, v);
+    // Host and User-Agent replace the defaults; every other field is sent as given, repeated
+    // names included (X-Remote-Group carries one group per field).
+    for (const auto& [k, v] : request_.headers.fields()) {
+      if (bhttp::string_to_field(k) == bhttp::field::host ||
+          bhttp::string_to_field(k) == bhttp::field::user_agent) {
+        req_.set(k, v);
+      } else {
+        req_.insert(k, v);
+      }
+    }
     head_ = verb == bhttp::verb::head;
     if (!request_.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
         verb == bhttp::verb::patch) {

@@ -52,6 +52,27 @@ TEST(ServerTest, ServesAndReusesKeptAliveConnections) {
   EXPECT_EQ(server->open_connections(), 1);
 }
 
+// Repeated header fields travel both ways as sent: the aggregator's X-Remote-Group carries one
+// group per field, and a proxy that kept only one would lose the rest.
+TEST(ServerTest, RepeatedHeaderFieldsSurviveClientAndServer) {
+  auto server = StartOrDie({}, Sync([](const Request& r) {
+                             std::string groups;
+                             for (auto g : r.headers.GetAll("X-Remote-Group")) {
+                               groups += std::string(g) + ";";
+                             }
+                             return Response::Text(200, groups);
+                           }));
+  ASSERT_NE(server, nullptr);
+  auto client = Client::Create();
+  Request request;
+  request.headers.Add("X-Remote-Group", "system:masters");
+  request.headers.Add("X-Remote-Group", "system:authenticated");
+  request.headers.Set("User-Agent", "custom-agent");
+  auto r = client->Send(Url(*server, "/"), std::move(request));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "system:masters;system:authenticated;");
+}
+
 TEST(ServerTest, HeadHasNoBody) {
   auto server = StartOrDie({}, Echo());
   RawConn c(server->port());
