@@ -483,7 +483,9 @@ int RunAdapter(const AdapterOptions& o) {
   so.address = o.bind_address;
   so.port = o.secure_port;
   so.io_threads = o.io_threads;
-  so.tls = http::TlsServerOptions{cert->cert_file, cert->key_file, o.requestheader_client_ca_file,
+  // Client certificates are requested for the front proxy: the CA from the flag or, as
+  // prometheus-adapter does, from kube-system/extension-apiserver-authentication.
+  so.tls = http::TlsServerOptions{cert->cert_file, cert->key_file, requestheader_ca,
                                   false};
   auto server = http::Server::Start(so, handler);
   if (!server.ok()) {
