@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -389,10 +390,13 @@ int RunAdapter(const AdapterOptions& o) {
         };
         if (auto it = data->find("requestheader-client-ca-file"); it != data->end()) {
           requestheader_ca = o.cert_dir + "/requestheader-client-ca.crt";
+          std::error_code dir_error;
+          std::filesystem::create_directories(o.cert_dir, dir_error);
           std::ofstream out(requestheader_ca, std::ios::trunc);
           out << it->second;
           if (!out) {
-            spdlog::error("unable to write {}", requestheader_ca);
+            spdlog::error("unable to write {}{}", requestheader_ca,
+                          dir_error ? ": " + dir_error.message() : std::string());
             return 1;
           }
         }
@@ -485,8 +489,7 @@ int RunAdapter(const AdapterOptions& o) {
   so.io_threads = o.io_threads;
   // Client certificates are requested for the front proxy: the CA from the flag or, as
   // prometheus-adapter does, from kube-system/extension-apiserver-authentication.
-  so.tls = http::TlsServerOptions{cert->cert_file, cert->key_file, requestheader_ca,
-                                  false};
+  so.tls = http::TlsServerOptions{cert->cert_file, cert->key_file, requestheader_ca, false};
   auto server = http::Server::Start(so, handler);
   if (!server.ok()) {
     spdlog::error("unable to serve on {}:{}: {}", o.bind_address, o.secure_port,
