@@ -26,7 +26,8 @@ std::string_view PhaseName(Phase phase);
 // One replica's routing state. Shared by the table and requests in flight.
 struct Replica {
   int index = 0;
-  std::string pod;  // e.g. "vllm-gemma-deployment-0"
+  std::string pod;                 // e.g. "vllm-gemma-deployment-0"
+  std::string host = "127.0.0.1";  // where it listens (a pod IP on loopback in the e2e tests)
   std::uint16_t port = 0;
   int gpu = 0;
   std::atomic<Phase> phase{Phase::kStarting};

@@ -102,7 +102,7 @@ void Router::Handle(http::Request request, http::Reply reply) {
 
   http::Url url;
   url.scheme = "http";
-  url.host = "127.0.0.1";
+  url.host = replica->host;
   url.port = replica->port;
   url.target = request.target;
   http::Request upstream;

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "test/support/kube_json.h"
+
 namespace gpuscale::testing {
 namespace {
 
@@ -58,47 +60,6 @@ json::value GetJson(ControlPlane& cp, const std::string& path) {
   boost::system::error_code ec;
   json::value v = json::parse(r->body, ec);
   return ec ? json::value(nullptr) : v;
-}
-
-// The value at a dotted path of object keys ("status.phase"), or nullptr.
-const json::value* At(const json::value& v, std::string_view dotted) {
-  const json::value* cur = &v;
-  while (!dotted.empty()) {
-    std::size_t dot = dotted.find('.');
-    std::string_view key = dotted.substr(0, dot);
-    const json::object* obj = cur->if_object();
-    if (!obj) return nullptr;
-    auto it = obj->find(key);
-    if (it == obj->end()) return nullptr;
-    cur = &it->value();
-    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
-  }
-  return cur;
-}
-
-std::string StringAt(const json::value& v, std::string_view dotted) {
-  const json::value* s = At(v, dotted);
-  return s && s->is_string() ? std::string(s->as_string()) : std::string();
-}
-
-std::int64_t IntAt(const json::value& v, std::string_view dotted) {
-  const json::value* n = At(v, dotted);
-  return n && n->is_int64() ? n->as_int64() : 0;
-}
-
-// Names of the items of a list whose controller owner is `owner`.
-std::vector<std::string> OwnedBy(const json::value& list, std::string_view owner) {
-  std::vector<std::string> names;
-  const json::value* items = At(list, "items");
-  if (!items || !items->is_array()) return names;
-  for (const auto& item : items->as_array()) {
-    const json::value* refs = At(item, "metadata.ownerReferences");
-    if (!refs || !refs->is_array()) continue;
-    for (const auto& ref : refs->as_array()) {
-      if (StringAt(ref, "name") == owner) names.push_back(StringAt(item, "metadata.name"));
-    }
-  }
-  return names;
 }
 
 class ControlPlaneTest : public ::testing::Test {
