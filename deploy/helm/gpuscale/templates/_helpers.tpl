@@ -6,7 +6,7 @@
 
 {{- define "gpuscale.labels" -}}
 app.kubernetes.io/part-of: gpuscale
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .Values.managedBy | default .Release.Service }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
@@ -42,9 +42,9 @@ securityContext:
 {{- if not (has .Values.exporter.mode $modes) -}}
 {{- fail (printf "exporter.mode: expected one of gpuscale, nvidia, gke-managed; found %q" .Values.exporter.mode) -}}
 {{- end -}}
-{{- $tls := list "self-signed" "certManager" "insecure" -}}
+{{- $tls := list "self-signed" "certManager" "secret" "insecure" -}}
 {{- if not (has .Values.adapter.tls.mode $tls) -}}
-{{- fail (printf "adapter.tls.mode: expected one of self-signed, certManager, insecure; found %q" .Values.adapter.tls.mode) -}}
+{{- fail (printf "adapter.tls.mode: expected one of self-signed, certManager, secret, insecure; found %q" .Values.adapter.tls.mode) -}}
 {{- end -}}
 {{- $strategies := list "none" "gpu" "requests" "combined" -}}
 {{- if not (has .Values.hpa.strategy $strategies) -}}
