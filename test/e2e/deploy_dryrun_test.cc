@@ -1,0 +1,299 @@
+// Every object the project ships for Kubernetes, as a user would apply it, accepted by a real
+// kube-apiserver: the Helm chart rendered with each values file, the plain manifests' kustomize
+// overlays and the examples, each object POSTed with dryRun=All and strict field validation
+// after the Prometheus Operator's CRDs are installed.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "test/support/controlplane.h"
+#include "test/support/yaml_json.h"
+
+namespace gpuscale::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using std::chrono::seconds;
+
+// The checkout (the test runs in test/e2e).
+const fs::path kRoot = fs::path(GPUSCALE_SOURCE_DIR);
+
+std::string Str(const json::value& v, std::initializer_list<std::string_view> path) {
+  const json::value* cur = &v;
+  for (std::string_view key : path) {
+    const json::object* o = cur->if_object();
+    if (!o) return {};
+    auto it = o->find(key);
+    if (it == o->end()) return {};
+    cur = &it->value();
+  }
+  return cur->is_string() ? std::string(cur->as_string()) : std::string();
+}
+
+// One document to submit, with where it came from.
+struct Manifest {
+  std::string source;  // "helm values-gke.yaml", a file path, ...
+  json::value object;
+};
+
+// Runs `argv` with stdout to a file, stderr kept apart; returns stdout, or a message with the
+// status and stderr.
+core::Result<std::string> RunToString(const std::vector<std::string>& argv,
+                                      const std::string& scratch) {
+  std::string out_file = scratch + "/stdout", err_file = scratch + "/stderr";
+  std::vector<std::string> sh = {"/bin/sh", "-c", "out=$0 err=$1; shift; exec \"$@\" >\"$out\" 2>\"$err\"",
+                                 out_file, err_file};
+  sh.insert(sh.end(), argv.begin(), argv.end());
+  std::string ignored;
+  auto status = RunCommand(sh, &ignored, std::chrono::seconds(120));
+  if (!status.ok()) return status.error();
+  if (*status != 0) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += a + " ";
+    return core::FailedPrecondition("`" + cmd + "` exited " + std::to_string(*status) + ": " +
+                                    ReadFile(err_file));
+  }
+  return ReadFile(out_file);
+}
+
+class DeployDryRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto helm = PeerBinary("helm");
+    ASSERT_TRUE(helm.ok()) << helm.error().ToString();
+    helm_ = *helm;
+    auto kustomize = PeerBinary("kustomize");
+    ASSERT_TRUE(kustomize.ok()) << kustomize.error().ToString();
+    kustomize_ = *kustomize;
+    auto crds = PeerBinary("prometheus-operator-crds");
+    ASSERT_TRUE(crds.ok()) << crds.error().ToString();
+    crd_dir_ = *crds;
+
+    auto started = ControlPlane::Start({.start_controller_manager = false});
+    ASSERT_TRUE(started.ok()) << started.error().ToString();
+    cp_ = std::move(*started);
+    scratch_ = cp_->work_dir() + "/render";
+    fs::create_directories(scratch_);
+  }
+
+  void TearDown() override {
+    if (!cp_) return;
+    cp_->Stop();
+    if (HasFailure()) {
+      std::fprintf(stderr, "control plane bundle kept in %s\n", cp_->work_dir().c_str());
+      for (const auto& [name, path] : cp_->LogFiles()) {
+        std::string log = ReadFile(path);
+        if (log.size() > 3000) log = "..." + log.substr(log.size() - 3000);
+        std::fprintf(stderr, "---- %s (%s), tail:\n%s\n", name.c_str(), path.c_str(), log.c_str());
+      }
+    } else {
+      cp_->RemoveWorkDir();
+    }
+  }
+
+  // Adds every document of `yaml` to `out`, tagged with `source`.
+  void Parse(const std::string& yaml, const std::string& source, std::vector<Manifest>& out) {
+    auto docs = YamlDocumentsToJson(yaml, source);
+    ASSERT_TRUE(docs.ok()) << docs.error().ToString();
+    for (const auto& doc : *docs) out.push_back({source, json::parse(doc)});
+  }
+
+  // Installs the Prometheus Operator's CRDs (a real create) and waits until they are served.
+  void InstallCrds() {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(crd_dir_)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    ASSERT_FALSE(files.empty()) << "no CRD files in " << crd_dir_;
+    std::vector<std::string> names;
+    for (const auto& f : files) {
+      std::vector<Manifest> crds;
+      ASSERT_NO_FATAL_FAILURE(Parse(ReadFile(f.string()), f.string(), crds));
+      for (const auto& crd : crds) {
+        names.push_back(Str(crd.object, {"metadata", "name"}));
+        auto created = cp_->Create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                   json::serialize(crd.object));
+        ASSERT_TRUE(created.ok()) << f << ": " << created.ToString();
+      }
+    }
+    for (const auto& name : names) {
+      bool established = WaitFor(
+          [&] {
+            auto r = cp_->Get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name);
+            if (!r.ok() || r->status != 200) return false;
+            json::value v = json::parse(r->body);
+            const auto* conds = v.at("status").as_object().if_contains("conditions");
+            if (!conds || !conds->is_array()) return false;
+            for (const auto& c : conds->as_array()) {
+              if (Str(c, {"type"}) == "Established" && Str(c, {"status"}) == "True") return true;
+            }
+            return false;
+          },
+          seconds(60), std::chrono::milliseconds(200));
+      ASSERT_TRUE(established) << "CRD " << name << " never became Established";
+    }
+  }
+
+  // The resource (plural) and scope of `kind` in `api_version`, from discovery.
+  struct Resource {
+    std::string plural;
+    bool namespaced = false;
+  };
+  core::Result<Resource> Lookup(const std::string& api_version, const std::string& kind) {
+    auto& list = discovery_[api_version];
+    if (list.is_null()) {
+      std::string path = api_version.find('/') == std::string::npos ? "/api/" + api_version
+                                                                     : "/apis/" + api_version;
+      // A CRD's group can take a moment to appear in discovery after it is Established.
+      core::Result<ApiResponse> r = core::Internal("not asked");
+      WaitFor(
+          [&] {
+            r = cp_->Get(path);
+            return r.ok() && r->status == 200;
+          },
+          seconds(30), std::chrono::milliseconds(200));
+      if (!r.ok()) return r.error();
+      if (r->status != 200) {
+        return core::NotFound("apiVersion " + api_version + " is not served (GET " + path +
+                              ": " + std::to_string(r->status) + ")");
+      }
+      list = json::parse(r->body);
+    }
+    for (const auto& res : list.at("resources").as_array()) {
+      std::string name = Str(res, {"name"});
+      if (Str(res, {"kind"}) == kind && name.find('/') == std::string::npos) {
+        return Resource{name, res.at("namespaced").as_bool()};
+      }
+    }
+    return core::NotFound("kind " + kind + " is not served in " + api_version);
+  }
+
+  // Creates each namespace the manifests name that does not exist yet.
+  void CreateNamespaces(const std::vector<Manifest>& manifests) {
+    std::set<std::string> namespaces;
+    for (const auto& m : manifests) {
+      std::string ns = Str(m.object, {"metadata", "namespace"});
+      if (!ns.empty()) namespaces.insert(ns);
+      if (Str(m.object, {"kind"}) == "Namespace") {
+        namespaces.insert(Str(m.object, {"metadata", "name"}));
+      }
+    }
+    for (const auto& ns : namespaces) {
+      auto r = cp_->Get("/api/v1/namespaces/" + ns);
+      ASSERT_TRUE(r.ok()) << r.error().ToString();
+      if (r->status == 200) continue;
+      // A plain create: no pod is ever made, so the default ServiceAccount (which needs
+      // kube-controller-manager) is not waited for.
+      auto created = cp_->Create("/api/v1/namespaces",
+                                 R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" +
+                                     ns + R"("}})");
+      ASSERT_TRUE(created.ok()) << "namespace " << ns << ": " << created.ToString();
+    }
+  }
+
+  // POSTs every object with dryRun=All; each failure names the object and the server's answer.
+  void DryRunAll(const std::vector<Manifest>& manifests) {
+    for (const auto& m : manifests) {
+      std::string api_version = Str(m.object, {"apiVersion"});
+      std::string kind = Str(m.object, {"kind"});
+      std::string name = Str(m.object, {"metadata", "name"});
+      std::string ns = Str(m.object, {"metadata", "namespace"});
+      std::string what = m.source + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name;
+      auto resource = Lookup(api_version, kind);
+      if (!resource.ok()) {
+        ADD_FAILURE() << what << ": " << resource.error().ToString();
+        continue;
+      }
+      std::string collection =
+          api_version.find('/') == std::string::npos ? "/api/" + api_version
+                                                     : "/apis/" + api_version;
+      if (resource->namespaced) {
+        // Plain manifests are applied without -n: every namespaced object must name its own.
+        if (ns.empty()) {
+          ADD_FAILURE() << what << ": a namespaced object without metadata.namespace";
+          continue;
+        }
+        collection += "/namespaces/" + ns;
+      } else if (!ns.empty()) {
+        ADD_FAILURE() << what << ": a cluster-scoped object with metadata.namespace";
+        continue;
+      }
+      collection += "/" + resource->plural + "?dryRun=All&fieldValidation=Strict";
+      auto r = cp_->Request("POST", collection, json::serialize(m.object));
+      if (!r.ok()) {
+        ADD_FAILURE() << what << ": " << r.error().ToString();
+        continue;
+      }
+      std::string message;
+      if (r->status != 200 && r->status != 201) {
+        boost::system::error_code ec;
+        json::value status = json::parse(r->body, ec);
+        message = ec ? r->body : Str(status, {"message"});
+      }
+      EXPECT_TRUE(r->status == 200 || r->status == 201)
+          << what << " rejected (HTTP " << r->status << "): " << message;
+      ++submitted_;
+    }
+  }
+
+  std::unique_ptr<ControlPlane> cp_;
+  std::string helm_, kustomize_, crd_dir_, scratch_;
+  std::map<std::string, json::value> discovery_;
+  int submitted_ = 0;
+};
+
+TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
+  ASSERT_NO_FATAL_FAILURE(InstallCrds());
+
+  std::vector<Manifest> manifests;
+  // The chart with its defaults, then with each environment's values file on top.
+  const fs::path chart = kRoot / "deploy/helm/gpuscale";
+  std::vector<fs::path> values;
+  for (const auto& e : fs::directory_iterator(chart)) {
+    std::string f = e.path().filename().string();
+    if (f.starts_with("values-") && f.ends_with(".yaml")) values.push_back(e.path());
+  }
+  std::sort(values.begin(), values.end());
+  ASSERT_FALSE(values.empty());
+  std::vector<std::vector<std::string>> renders = {{}};
+  for (const auto& v : values) renders.push_back({"-f", v.string()});
+  for (const auto& extra : renders) {
+    std::vector<std::string> argv = {helm_, "template", "gpuscale", chart.string(), "--namespace",
+                                     "monitoring"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::string source =
+        "helm template " + (extra.empty() ? "values.yaml" : fs::path(extra[1]).filename().string());
+    auto rendered = RunToString(argv, scratch_);
+    ASSERT_TRUE(rendered.ok()) << source << ": " << rendered.error().ToString();
+    ASSERT_NO_FATAL_FAILURE(Parse(*rendered, source, manifests));
+  }
+  // The plain manifests, as `kubectl apply -k` builds them.
+  for (const char* overlay : {"generic", "gke"}) {
+    fs::path dir = kRoot / "deploy/manifests/overlays" / overlay;
+    auto built = RunToString({kustomize_, "build", dir.string()}, scratch_);
+    ASSERT_TRUE(built.ok()) << dir << ": " << built.error().ToString();
+    ASSERT_NO_FATAL_FAILURE(Parse(*built, "kustomize build " + dir.string(), manifests));
+  }
+  // The examples.
+  for (const auto& e : fs::directory_iterator(kRoot / "deploy/example")) {
+    if (e.path().extension() != ".yaml") continue;
+    ASSERT_NO_FATAL_FAILURE(Parse(ReadFile(e.path().string()), e.path().string(), manifests));
+  }
+
+  ASSERT_NO_FATAL_FAILURE(CreateNamespaces(manifests));
+  DryRunAll(manifests);
+  std::fprintf(stderr, "dry-run submitted %d objects\n", submitted_);
+  // Every render holds at least the adapter, so a silent empty render cannot pass.
+  EXPECT_GT(submitted_, 20);
+}
+
+}  // namespace
+}  // namespace gpuscale::testing
