@@ -4,8 +4,8 @@
 // after the Prometheus Operator's CRDs are installed.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -50,8 +50,9 @@ struct Manifest {
 core::Result<std::string> RunToString(const std::vector<std::string>& argv,
                                       const std::string& scratch) {
   std::string out_file = scratch + "/stdout", err_file = scratch + "/stderr";
-  std::vector<std::string> sh = {"/bin/sh", "-c", "out=$0 err=$1; shift; exec \"$@\" >\"$out\" 2>\"$err\"",
-                                 out_file, err_file};
+  std::vector<std::string> sh = {"/bin/sh", "-c",
+                                 "out=$0 err=$1; shift; exec \"$@\" >\"$out\" 2>\"$err\"", out_file,
+                                 err_file};
   sh.insert(sh.end(), argv.begin(), argv.end());
   std::string ignored;
   auto status = RunCommand(sh, &ignored, std::chrono::seconds(120));
@@ -151,7 +152,7 @@ class DeployDryRunTest : public ::testing::Test {
     auto& list = discovery_[api_version];
     if (list.is_null()) {
       std::string path = api_version.find('/') == std::string::npos ? "/api/" + api_version
-                                                                     : "/apis/" + api_version;
+                                                                    : "/apis/" + api_version;
       // A CRD's group can take a moment to appear in discovery after it is Established.
       core::Result<ApiResponse> r = core::Internal("not asked");
       WaitFor(
@@ -162,8 +163,8 @@ class DeployDryRunTest : public ::testing::Test {
           seconds(30), std::chrono::milliseconds(200));
       if (!r.ok()) return r.error();
       if (r->status != 200) {
-        return core::NotFound("apiVersion " + api_version + " is not served (GET " + path +
-                              ": " + std::to_string(r->status) + ")");
+        return core::NotFound("apiVersion " + api_version + " is not served (GET " + path + ": " +
+                              std::to_string(r->status) + ")");
       }
       list = json::parse(r->body);
     }
@@ -192,9 +193,9 @@ class DeployDryRunTest : public ::testing::Test {
       if (r->status == 200) continue;
       // A plain create: no pod is ever made, so the default ServiceAccount (which needs
       // kube-controller-manager) is not waited for.
-      auto created = cp_->Create("/api/v1/namespaces",
-                                 R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" +
-                                     ns + R"("}})");
+      auto created = cp_->Create(
+          "/api/v1/namespaces",
+          R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" + ns + R"("}})");
       ASSERT_TRUE(created.ok()) << "namespace " << ns << ": " << created.ToString();
     }
   }
@@ -212,9 +213,8 @@ class DeployDryRunTest : public ::testing::Test {
         ADD_FAILURE() << what << ": " << resource.error().ToString();
         continue;
       }
-      std::string collection =
-          api_version.find('/') == std::string::npos ? "/api/" + api_version
-                                                     : "/apis/" + api_version;
+      std::string collection = api_version.find('/') == std::string::npos ? "/api/" + api_version
+                                                                          : "/apis/" + api_version;
       if (resource->namespaced) {
         // Plain manifests are applied without -n: every namespaced object must name its own.
         if (ns.empty()) {
@@ -266,8 +266,8 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
   std::vector<std::vector<std::string>> renders = {{}};
   for (const auto& v : values) renders.push_back({"-f", v.string()});
   for (const auto& extra : renders) {
-    std::vector<std::string> argv = {helm_, "template", "gpuscale", chart.string(), "--namespace",
-                                     "monitoring"};
+    std::vector<std::string> argv = {helm_,          "template",    "gpuscale",
+                                     chart.string(), "--namespace", "monitoring"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::string source =
         "helm template " + (extra.empty() ? "values.yaml" : fs::path(extra[1]).filename().string());

@@ -14,7 +14,9 @@ namespace {
 
 namespace json = boost::json;
 
-bool IsNull(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+bool IsNull(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
 
 // A plain scalar as the YAML 1.2 core schema resolves it (what sigs.k8s.io/yaml does for the
 // forms that appear in manifests).
@@ -41,8 +43,8 @@ json::value PlainScalar(const std::string& s) {
 
 core::Result<json::value> ToJson(const YAML::Node& node, std::string_view source) {
   auto where = [&](std::string_view what) {
-    return core::InvalidArgument(fmt::format("{}:{}:{}: {}", source, node.Mark().line + 1,
-                                             node.Mark().column + 1, what));
+    return core::InvalidArgument(
+        fmt::format("{}:{}:{}: {}", source, node.Mark().line + 1, node.Mark().column + 1, what));
   };
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
@@ -82,7 +84,7 @@ core::Result<json::value> ToJson(const YAML::Node& node, std::string_view source
 }  // namespace
 
 core::Result<std::vector<std::string>> YamlDocumentsToJson(std::string_view yaml,
-                                                          std::string_view source) {
+                                                           std::string_view source) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(yaml));

@@ -14,6 +14,6 @@ namespace gpuscale::testing {
 // Converts every non-empty document of `yaml` to compact JSON, in order. `source` names the
 // input in errors (which carry line and column).
 core::Result<std::vector<std::string>> YamlDocumentsToJson(std::string_view yaml,
-                                                          std::string_view source);
+                                                           std::string_view source);
 
 }  // namespace gpuscale::testing
