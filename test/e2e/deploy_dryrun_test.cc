@@ -265,12 +265,22 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
   ASSERT_FALSE(values.empty());
   std::vector<std::vector<std::string>> renders = {{}};
   for (const auto& v : values) renders.push_back({"-f", v.string()});
+  // Options no values file sets: a PodMonitor instead of Service + ServiceMonitor, the exporter
+  // without pod labelling (non-root), the user-made serving certificate.
+  for (const char* set : {"exporter.podMonitor.enabled=true", "exporter.podResources=false",
+                          "adapter.tls.mode=secret"}) {
+    renders.push_back({"--set", set});
+  }
   for (const auto& extra : renders) {
     std::vector<std::string> argv = {helm_,          "template",    "gpuscale",
                                      chart.string(), "--namespace", "monitoring"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string source =
-        "helm template " + (extra.empty() ? "values.yaml" : fs::path(extra[1]).filename().string());
+    std::string source = "helm template ";
+    if (extra.empty()) {
+      source += "values.yaml";
+    } else {
+      source += extra[0] == "-f" ? fs::path(extra[1]).filename().string() : "--set " + extra[1];
+    }
     auto rendered = RunToString(argv, scratch_);
     ASSERT_TRUE(rendered.ok()) << source << ": " << rendered.error().ToString();
     ASSERT_NO_FATAL_FAILURE(Parse(*rendered, source, manifests));
