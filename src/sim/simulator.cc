@@ -156,7 +156,9 @@ class Sim {
 
   void PullArrival() {
     std::optional<load::Arrival> a = arrivals_.Next();
-    if (!a || (o_.horizon > Duration{0} && a->offset > o_.horizon)) {
+    // As `gpuscale load run --duration`: no send starts at or after the horizon, so the same
+    // flags describe the same requests in both.
+    if (!a || (o_.horizon > Duration{0} && a->offset >= o_.horizon)) {
       arrivals_done_ = true;
       return;
     }

@@ -68,7 +68,7 @@ struct Options {
   Duration slo_itl = std::chrono::milliseconds(100);
   double slo_target = 0.95;  // fraction of requests that must meet it (the oracle's bar)
   Duration oracle_interval = std::chrono::seconds(60);  // the oracle's replica-count granularity
-  Duration horizon{0};     // stop accepting arrivals after this (0: when the arrivals end)
+  Duration horizon{0};     // arrivals at or after this are not sent (0: when they end)
   std::uint64_t seed = 1;  // pod start-up draws (arrivals carry their own generator)
 };
 

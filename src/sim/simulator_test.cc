@@ -139,6 +139,18 @@ TEST(SimulatorTest, DeterministicForASeed) {
   EXPECT_NE(a.gpu_hours, c.gpu_hours);  // other start-up draws
 }
 
+TEST(SimulatorTest, HorizonExcludesArrivalsAtItAsLoadRunDoes) {
+  // `gpuscale load run --rate 4 --duration 10s` sends 40 requests (0, 0.25, ..., 9.75 s).
+  Options o = FlatOptions();
+  o.engine.max_num_seqs = 64;
+  o.horizon = std::chrono::seconds(10);
+  auto arrivals = load::MakeConstantArrivals(4.0);
+  auto r = Simulate(o, TestHpa("requests-hpa.yaml"), *arrivals);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->requests.size(), 40u);
+  EXPECT_NEAR(r->requests.back().arrival_s, 9.75, 1e-9);
+}
+
 TEST(SimulatorTest, RejectsBadOptions) {
   Options o = FlatOptions();
   o.scrape_interval = core::Duration{0};
