@@ -60,7 +60,7 @@ struct Series {
 // A line chart with axes; x in seconds, shown in minutes.
 std::string Chart(const std::string& title, const std::string& y_label,
                   const std::vector<Series>& series) {
-  constexpr double kW = 760, kH = 220, kL = 56, kR = 12, kT = 24, kB = 32;
+  constexpr double kW = 760, kH = 236, kL = 56, kR = 12, kT = 40, kB = 32;
   double x_max = 1, y_max = 1;
   for (const Series& s : series) {
     for (auto [x, y] : s.points) {
@@ -87,7 +87,8 @@ std::string Chart(const std::string& title, const std::string& y_label,
         kL - 4, py(y) + 3, fmt::format("{:.3g}", y), px(x), kH - kB + 14, x / 60);
   }
   svg += fmt::format("<text x=\"4\" y=\"{}\" font-size=\"10\">{}</text>", kT - 6, Escape(y_label));
-  double legend_x = kL + 150;
+  // The legend has its own row under the title: long titles and metric names never overlap.
+  double legend_x = kL;
   for (const Series& s : series) {
     if (s.step) {
       std::string path;
@@ -110,8 +111,8 @@ std::string Chart(const std::string& title, const std::string& y_label,
       }
     }
     svg += fmt::format(
-        "<rect x=\"{}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/>"
-        "<text x=\"{}\" y=\"17\" font-size=\"11\">{}</text>",
+        "<rect x=\"{}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{}\"/>"
+        "<text x=\"{}\" y=\"31\" font-size=\"11\">{}</text>",
         legend_x, s.color, legend_x + 14, Escape(s.label));
     legend_x += 20 + 7 * static_cast<double>(s.label.size());
   }
