@@ -132,8 +132,8 @@ constexpr double kRelativeTolerance = 0.25;
 constexpr double kAbsoluteToleranceS = 0.005;
 
 void ExpectAgrees(const char* what, double measured, double predicted) {
-  std::printf("%-8s measured %.4f s, simulated %.4f s, allowed difference %.4f s\n", what,
-              measured, predicted, kRelativeTolerance * predicted + kAbsoluteToleranceS);
+  std::printf("%-8s measured %.4f s, simulated %.4f s, allowed difference %.4f s\n", what, measured,
+              predicted, kRelativeTolerance * predicted + kAbsoluteToleranceS);
   EXPECT_GT(measured, 0) << what;
   EXPECT_GT(predicted, 0) << what;
   EXPECT_NEAR(measured, predicted, kRelativeTolerance * predicted + kAbsoluteToleranceS)
@@ -154,12 +154,30 @@ TEST(SimEngineAgreementTest, SimulatedLatenciesMatchARealTimeEngine) {
   ASSERT_TRUE(testing::WaitForPort(port, 20s)) << (*engine)->ReadLog();
 
   std::string out;
-  auto rc = testing::RunCommand(
-      {testing::GpuscaleBinary(), "load", "run", "--url",
-       "http://127.0.0.1:" + std::to_string(port), "--api", "completions", "--stream", "--rate",
-       "6", "--duration", "10s", "--prompt-tokens", "200", "--max-tokens", "64", "--ignore-eos",
-       "--seed", "1", "--progress", "off", "--json", dir + "/load.json"},
-      &out, 90s);
+  auto rc = testing::RunCommand({testing::GpuscaleBinary(),
+                                 "load",
+                                 "run",
+                                 "--url",
+                                 "http://127.0.0.1:" + std::to_string(port),
+                                 "--api",
+                                 "completions",
+                                 "--stream",
+                                 "--rate",
+                                 "6",
+                                 "--duration",
+                                 "10s",
+                                 "--prompt-tokens",
+                                 "200",
+                                 "--max-tokens",
+                                 "64",
+                                 "--ignore-eos",
+                                 "--seed",
+                                 "1",
+                                 "--progress",
+                                 "off",
+                                 "--json",
+                                 dir + "/load.json"},
+                                &out, 90s);
   ASSERT_TRUE(rc.ok()) << rc.error().ToString();
   ASSERT_EQ(*rc, 0) << out;
   const std::string measured = testing::ReadFile(dir + "/load.json");
@@ -168,11 +186,11 @@ TEST(SimEngineAgreementTest, SimulatedLatenciesMatchARealTimeEngine) {
   const int prompt = static_cast<int>(JsonNumber(measured, "p50", "\"prompt_tokens\":{"));
   ASSERT_NEAR(prompt, 200, 10);
 
-  rc = testing::RunCommand({testing::GpuscaleBinary(), "simulate", "run", "--hpa",
-                            Testdata("one-replica-hpa.yaml"), "--profile", kProfile, "--rate", "6",
-                            "--duration", "10s", "--prompt-tokens", std::to_string(prompt),
-                            "--output-tokens", "64", "--no-oracle", "--json", dir + "/sim.json"},
-                           &out, 60s);
+  rc = testing::RunCommand(
+      {testing::GpuscaleBinary(), "simulate", "run", "--hpa", Testdata("one-replica-hpa.yaml"),
+       "--profile", kProfile, "--rate", "6", "--duration", "10s", "--prompt-tokens",
+       std::to_string(prompt), "--output-tokens", "64", "--no-oracle", "--json", dir + "/sim.json"},
+      &out, 60s);
   ASSERT_TRUE(rc.ok()) << rc.error().ToString();
   ASSERT_EQ(*rc, 0) << out;
   const std::string predicted = testing::ReadFile(dir + "/sim.json");

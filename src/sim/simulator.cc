@@ -56,6 +56,7 @@ struct Pod {
   double exporter_gpu = -1;
   double scraped_gpu = -1;
   double scraped_running = -1;
+  double scraped_waiting = -1;
   double rule_gpu = -1;
 
   Duration BusyUntil(Timestamp t) const {
@@ -282,6 +283,7 @@ class Sim {
       if (p.gone || !p.ready) continue;
       p.scraped_gpu = p.exporter_gpu;
       p.scraped_running = p.engine->stats().num_running;
+      p.scraped_waiting = p.engine->stats().num_waiting;
     }
     if (!Quiet()) Push(now_ + o_.scrape_interval, Kind::kScrape, -1);
   }
@@ -318,6 +320,7 @@ class Sim {
       ++ready;
       if (p.rule_gpu >= 0) values[std::string(kGpuMetric)][p.name] = p.rule_gpu;
       if (p.scraped_running >= 0) values[std::string(kRunningMetric)][p.name] = p.scraped_running;
+      if (p.scraped_waiting >= 0) values[std::string(kWaitingMetric)][p.name] = p.scraped_waiting;
     }
     state.status_replicas = current;
     for (const hpa::MetricSpec& m : spec_.metrics) {

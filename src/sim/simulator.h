@@ -39,9 +39,11 @@ enum class RouterKind {
   kLeastLoaded,  // an inference gateway: the ready pod with the fewest requests in its engine
 };
 
-// Names of the two pod metrics the simulated adapter serves (the seed's custom metric names).
+// Names of the pod metrics the simulated adapter serves: the seed's two custom metric names, and
+// vLLM's waiting-queue gauge under the same renaming (vllm:num_requests_waiting).
 inline constexpr std::string_view kGpuMetric = "gpu_utilization_percent";
 inline constexpr std::string_view kRunningMetric = "vllm_num_requests_running";
+inline constexpr std::string_view kWaitingMetric = "vllm_num_requests_waiting";
 
 struct Options {
   engine::Profile profile;       // the engine timing model each replica runs

@@ -66,6 +66,31 @@ TEST(SimulatorTest, MetricsPipelineDelay) {
   EXPECT_EQ(r->events[0].to, 5);  // 100 / 20 = 5 pods, within +4 per 15 s
 }
 
+TEST(SimulatorTest, WaitingQueueReachesTheHpa) {
+  // One sequence per step: of five requests at 10 s (20 s of steps each) one runs and four wait
+  // when Prometheus scrapes at 15 s; the recommended HPA scales on the queue (4 / 5 per pod is
+  // under target, 4 > 5 * 1.1 is not: no scale) and on nothing else.
+  Options o = FlatOptions();
+  ListArrivals arrivals(
+      {At(10, 1, 200), At(10, 1, 200), At(10, 1, 200), At(10, 1, 200), At(10, 1, 200)});
+  auto r = Simulate(o, TestHpa("recommended-hpa.yaml"), arrivals);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const SyncSample* s15 = SyncAt(*r, 15);
+  ASSERT_NE(s15, nullptr);
+  EXPECT_DOUBLE_EQ(s15->metrics.at(std::string(kRunningMetric)), 1.0);
+  EXPECT_DOUBLE_EQ(s15->metrics.at(std::string(kWaitingMetric)), 4.0);
+  EXPECT_TRUE(r->events.empty());
+
+  // Eight waiting at once is over 5 * 1.1: ceil(1 * 8 / 5) = 2 pods at the first sync that sees it.
+  std::vector<load::Arrival> nine(9, At(10, 1, 200));
+  ListArrivals more(nine);
+  r = Simulate(o, TestHpa("recommended-hpa.yaml"), more);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->events.empty());
+  EXPECT_DOUBLE_EQ(r->events[0].time_s, 15.0);
+  EXPECT_EQ(r->events[0].to, 2);
+}
+
 TEST(SimulatorTest, ShorterRuleIntervalSeesLoadSooner) {
   Options o = FlatOptions();
   o.rule_interval = std::chrono::seconds(15);
