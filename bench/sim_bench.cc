@@ -1,7 +1,7 @@
 // gpuscale simulate: the one-hour Azure conversation trace through a 5-replica deployment under
-// the guide's GPU HPA, full metrics pipeline, in virtual time (target: < 1 s wall). The peer in
-// the same run is the same trace through the same engines with no HPA, pipeline or router
-// (bench/README.md, "sim").
+// the guide's GPU HPA, full metrics pipeline, in virtual time (target: < 1 s wall), and the same
+// hour scaled 40x through 200 replicas. The peer in the same run is the same trace through the
+// same engines with no HPA, pipeline or router (bench/README.md, "sim").
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -52,8 +52,41 @@ void BM_AzureConvHour5Replicas(benchmark::State& state) {
   }
   state.counters["requests"] = static_cast<double>(requests);
   state.counters["events"] = static_cast<double>(events);
+  state.counters["sim_requests_per_s"] =
+      benchmark::Counter(static_cast<double>(requests) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_AzureConvHour5Replicas)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Hundreds of replicas: the same hour with 40 requests per trace row (about 775,000 requests,
+// 215 req/s) through 200 replicas, the HPA pinned at 200 so every pod takes traffic all hour.
+void BM_AzureConvHourX40On200Replicas(benchmark::State& state) {
+  const load::Trace* trace = Trace();
+  if (trace == nullptr) {
+    state.SkipWithError("trace not found");
+    return;
+  }
+  auto spec = hpa::LoadHpaSpecFile(std::string(GPUSCALE_SIM_TESTDATA) + "/gpu-hpa.yaml");
+  spec->min_replicas = 200;
+  spec->max_replicas = 200;
+  sim::Options o = FiveReplicas();
+  o.initial_replicas = 200;
+  std::size_t requests = 0;
+  std::uint64_t events = 0;
+  for (auto _ : state) {
+    auto arrivals = load::MakeTraceArrivals(*trace, {1.0, 40.0}, core::Rng(1));
+    auto r = sim::Simulate(o, *spec, *arrivals);
+    requests = r->requests.size();
+    events = r->events_processed;
+    benchmark::DoNotOptimize(r->gpu_hours);
+  }
+  state.counters["requests"] = static_cast<double>(requests);
+  state.counters["events"] = static_cast<double>(events);
+  state.counters["sim_requests_per_s"] =
+      benchmark::Counter(static_cast<double>(requests) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AzureConvHourX40On200Replicas)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // The peer: the same requests on 5 always-ready engines, round-robin, nothing else.
 void BM_AzureConvHourFixedPool(benchmark::State& state) {

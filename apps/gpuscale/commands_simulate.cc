@@ -71,7 +71,7 @@ void AddFlags(CLI::App* sub, SimFlags* f, bool many) {
   sub->add_option("--time-scale", f->time_scale, "Trace time multiplier")->capture_default_str();
   sub->add_option("--rate-scale", f->rate_scale, "Requests per trace row")->capture_default_str();
   sub->add_option("--duration", f->duration,
-                  "Stop arrivals after this (Go duration; 0: the whole trace)")
+                  "No arrival at or after this, as load run (Go duration; 0: the whole trace)")
       ->capture_default_str();
   sub->add_option("--profile", f->profile, "Engine profile")->capture_default_str();
   sub->add_option("--router", f->router, "round-robin (a Service) or least-loaded (a gateway)")
@@ -79,7 +79,8 @@ void AddFlags(CLI::App* sub, SimFlags* f, bool many) {
   sub->add_option("--replicas", f->replicas, "Ready replicas at the start")->capture_default_str();
   sub->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length without a trace")
       ->capture_default_str();
-  sub->add_option("--output-tokens", f->output_tokens, "Output length without a trace")
+  sub->add_option("--output-tokens", f->output_tokens,
+                  "Output tokens without a trace (generated exactly)")
       ->capture_default_str();
   sub->add_option("--scheduling", f->scheduling, "Pod scheduling time (fixed:S, uniform:LO:HI..)");
   sub->add_option("--image-pull", f->image_pull, "Image pull time distribution, seconds");
