@@ -38,14 +38,21 @@ std::shared_ptr<Replica> ReplicaTable::PickLeastOutstanding() const {
   std::lock_guard lock(mu_);
   std::shared_ptr<Replica> best;
   int best_load = 0;
-  for (const auto& r : replicas_) {
+  std::size_t best_at = 0;
+  const std::size_t n = replicas_.size();
+  // Start after the last pick, so equally loaded replicas take turns as behind a Service.
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t i = (next_ + k) % n;
+    const auto& r = replicas_[i];
     if (r->phase.load() != Phase::kReady) continue;
     int load = r->outstanding.load();
     if (!best || load < best_load) {
       best = r;
       best_load = load;
+      best_at = i;
     }
   }
+  if (best) next_ = best_at + 1;
   return best;
 }
 

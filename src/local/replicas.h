@@ -53,7 +53,7 @@ class ReplicaTable {
  public:
   void Add(std::shared_ptr<Replica> replica);
   void Remove(int index);
-  // The ready replica with the fewest outstanding requests (ties: lowest index), or null.
+  // The ready replica with the fewest outstanding requests, or null. Ties go round-robin.
   std::shared_ptr<Replica> PickLeastOutstanding() const;
   std::vector<std::shared_ptr<Replica>> All() const;
   std::shared_ptr<Replica> Find(int index) const;
@@ -61,6 +61,7 @@ class ReplicaTable {
  private:
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Replica>> replicas_;
+  mutable std::size_t next_ = 0;  // where the next pick starts looking
 };
 
 }  // namespace gpuscale::local
