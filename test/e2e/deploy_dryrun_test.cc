@@ -47,25 +47,6 @@ struct Manifest {
 
 // Runs `argv` with stdout to a file, stderr kept apart; returns stdout, or a message with the
 // status and stderr.
-core::Result<std::string> RunToString(const std::vector<std::string>& argv,
-                                      const std::string& scratch) {
-  std::string out_file = scratch + "/stdout", err_file = scratch + "/stderr";
-  std::vector<std::string> sh = {"/bin/sh", "-c",
-                                 "out=$0 err=$1; shift; exec \"$@\" >\"$out\" 2>\"$err\"", out_file,
-                                 err_file};
-  sh.insert(sh.end(), argv.begin(), argv.end());
-  std::string ignored;
-  auto status = RunCommand(sh, &ignored, std::chrono::seconds(120));
-  if (!status.ok()) return status.error();
-  if (*status != 0) {
-    std::string cmd;
-    for (const auto& a : argv) cmd += a + " ";
-    return core::FailedPrecondition("`" + cmd + "` exited " + std::to_string(*status) + ": " +
-                                    ReadFile(err_file));
-  }
-  return ReadFile(out_file);
-}
-
 class DeployDryRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,8 +63,6 @@ class DeployDryRunTest : public ::testing::Test {
     auto started = ControlPlane::Start({.start_controller_manager = false});
     ASSERT_TRUE(started.ok()) << started.error().ToString();
     cp_ = std::move(*started);
-    scratch_ = cp_->work_dir() + "/render";
-    fs::create_directories(scratch_);
   }
 
   void TearDown() override {
@@ -245,7 +224,7 @@ class DeployDryRunTest : public ::testing::Test {
   }
 
   std::unique_ptr<ControlPlane> cp_;
-  std::string helm_, kustomize_, crd_dir_, scratch_;
+  std::string helm_, kustomize_, crd_dir_;
   std::map<std::string, json::value> discovery_;
   int submitted_ = 0;
 };
@@ -281,14 +260,14 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
     } else {
       source += extra[0] == "-f" ? fs::path(extra[1]).filename().string() : "--set " + extra[1];
     }
-    auto rendered = RunToString(argv, scratch_);
+    auto rendered = RunForOutput(argv);
     ASSERT_TRUE(rendered.ok()) << source << ": " << rendered.error().ToString();
     ASSERT_NO_FATAL_FAILURE(Parse(*rendered, source, manifests));
   }
   // The plain manifests, as `kubectl apply -k` builds them.
   for (const char* overlay : {"generic", "gke"}) {
     fs::path dir = kRoot / "deploy/manifests/overlays" / overlay;
-    auto built = RunToString({kustomize_, "build", dir.string()}, scratch_);
+    auto built = RunForOutput({kustomize_, "build", dir.string()});
     ASSERT_TRUE(built.ok()) << dir << ": " << built.error().ToString();
     ASSERT_NO_FATAL_FAILURE(Parse(*built, "kustomize build " + dir.string(), manifests));
   }

@@ -213,4 +213,26 @@ core::Result<int> RunCommand(const std::vector<std::string>& argv, std::string* 
   return *status;
 }
 
+core::Result<std::string> RunForOutput(const std::vector<std::string>& argv,
+                                       std::chrono::milliseconds timeout) {
+  std::string dir = MakeTempDir("gpuscale-cmd");
+  std::string out_file = dir + "/stdout", err_file = dir + "/stderr";
+  std::vector<std::string> sh = {"/bin/sh", "-c",
+                                 "out=$0 err=$1; shift; exec \"$@\" >\"$out\" 2>\"$err\"", out_file,
+                                 err_file};
+  sh.insert(sh.end(), argv.begin(), argv.end());
+  std::string ignored;
+  auto status = RunCommand(sh, &ignored, timeout);
+  std::string out = ReadFile(out_file), err = ReadFile(err_file);
+  std::filesystem::remove_all(dir);
+  if (!status.ok()) return std::move(status).error();
+  if (*status != 0) {
+    std::string command;
+    for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+    return core::FailedPrecondition("`" + command + "` exited " + std::to_string(*status) + ": " +
+                                    err);
+  }
+  return out;
+}
+
 }  // namespace gpuscale::testing

@@ -72,4 +72,10 @@ std::string ReadFile(const std::string& path);
 core::Result<int> RunCommand(const std::vector<std::string>& argv, std::string* output,
                              std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
+// Runs a command to completion and returns its standard output alone; a non-zero exit is a
+// kFailedPrecondition error carrying the command and its standard error.
+core::Result<std::string> RunForOutput(
+    const std::vector<std::string>& argv,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(120000));
+
 }  // namespace gpuscale::testing

@@ -91,8 +91,15 @@ core::Result<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(Options 
     {
       std::ofstream out(config);
       out << "global:\n  scrape_interval: " << Seconds(options.scrape_interval)
-          << "\n  evaluation_interval: " << Seconds(options.scrape_interval)
-          << "\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n"
+          << "\n  evaluation_interval: "
+          << Seconds(options.evaluation_interval.count() > 0 ? options.evaluation_interval
+                                                             : options.scrape_interval)
+          << "\n";
+      if (!options.rule_files.empty()) {
+        out << "rule_files:\n";
+        for (const auto& file : options.rule_files) out << "  - '" << file << "'\n";
+      }
+      out << "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n"
           << "      - targets: ['127.0.0.1:" << port << "']\n"
           << options.scrape_configs;
     }

@@ -21,6 +21,10 @@ class PrometheusServer {
     // starting "  - job_name: ...", e.g. a static target on 127.0.0.1.
     std::string scrape_configs;
     std::chrono::milliseconds scrape_interval{1000};
+    // Rule evaluation interval; zero: the scrape interval.
+    std::chrono::milliseconds evaluation_interval{0};
+    // Rule files (absolute paths) to load.
+    std::vector<std::string> rule_files;
     // How long to wait for /-/ready.
     std::chrono::milliseconds ready_timeout{30000};
     std::vector<std::string> extra_args;  // more prometheus flags
