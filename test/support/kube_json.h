@@ -56,7 +56,8 @@ inline std::vector<std::string> OwnedBy(const boost::json::value& list, std::str
 }
 
 // The condition of `type` in status.conditions, or nullptr.
-inline const boost::json::value* Condition(const boost::json::value& object, std::string_view type) {
+inline const boost::json::value* Condition(const boost::json::value& object,
+                                           std::string_view type) {
   const boost::json::value* conditions = At(object, "status.conditions");
   if (!conditions || !conditions->is_array()) return nullptr;
   for (const auto& c : conditions->as_array()) {
