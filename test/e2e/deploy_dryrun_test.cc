@@ -67,17 +67,7 @@ class DeployDryRunTest : public ::testing::Test {
 
   void TearDown() override {
     if (!cp_) return;
-    cp_->Stop();
-    if (HasFailure()) {
-      std::fprintf(stderr, "control plane bundle kept in %s\n", cp_->work_dir().c_str());
-      for (const auto& [name, path] : cp_->LogFiles()) {
-        std::string log = ReadFile(path);
-        if (log.size() > 3000) log = "..." + log.substr(log.size() - 3000);
-        std::fprintf(stderr, "---- %s (%s), tail:\n%s\n", name.c_str(), path.c_str(), log.c_str());
-      }
-    } else {
-      cp_->RemoveWorkDir();
-    }
+    cp_->Finish(HasFailure());
   }
 
   // Adds every document of `yaml` to `out`, tagged with `source`.

@@ -244,17 +244,7 @@ class PipelineTest : public ::testing::Test {
     exporter_.reset();
     if (pod_resources_) pod_resources_->Stop();
     if (!cp_) return;
-    cp_->Stop();
-    if (HasFailure()) {
-      std::fprintf(stderr, "e2e bundle kept in %s\n", dir_.c_str());
-      for (const auto& [name, path] : cp_->LogFiles()) {
-        std::string log = ReadFile(path);
-        if (log.size() > 3000) log = "..." + log.substr(log.size() - 3000);
-        std::fprintf(stderr, "---- %s (%s), tail:\n%s\n", name.c_str(), path.c_str(), log.c_str());
-      }
-    } else {
-      cp_->RemoveWorkDir();
-    }
+    cp_->Finish(HasFailure());
   }
 
   // ---- the chart ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +371,19 @@ void ControlPlane::RemoveWorkDir() {
   Stop();
   std::error_code ec;
   if (!work_dir_.empty()) fs::remove_all(work_dir_, ec);
+}
+
+void ControlPlane::Finish(bool keep) {
+  Stop();
+  if (!keep) {
+    RemoveWorkDir();
+    return;
+  }
+  std::fprintf(stderr, "bundle kept in %s\n", work_dir_.c_str());
+  for (const auto& [name, path] : LogFiles()) {
+    std::fprintf(stderr, "---- %s (%s), tail:\n%s\n", name.c_str(), path.c_str(),
+                 LogTail(path).c_str());
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> ControlPlane::LogFiles() const {

@@ -76,6 +76,10 @@ class ControlPlane {
   void Stop();
   // Deletes the work directory (after Stop()).
   void RemoveWorkDir();
+  // The end of a test: stops every component; then, when `keep` (the test failed), prints
+  // where the work directory (the failure bundle) is and each component log's tail to
+  // stderr, else deletes the directory.
+  void Finish(bool keep);
 
   // https://127.0.0.1:<port>
   const std::string& url() const { return url_; }
