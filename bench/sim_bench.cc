@@ -4,6 +4,7 @@
 // same engines with no HPA, pipeline or router (bench/README.md, "sim").
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <string>
 
 #include "hpa/spec.h"
@@ -32,19 +33,23 @@ sim::Options FiveReplicas() {
   return o;
 }
 
-void BM_AzureConvHour5Replicas(benchmark::State& state) {
+// Simulates the trace (scaled by `scaling`) with the guide's GPU HPA pinned at `replicas`, so
+// every pod takes traffic all hour; reports requests, events and simulated requests per second.
+void SimulateTrace(benchmark::State& state, int replicas, load::TraceReplayOptions scaling) {
   const load::Trace* trace = Trace();
   if (trace == nullptr) {
     state.SkipWithError("AzureLLMInferenceTrace_conv.csv not found under " GPUSCALE_TRACES_DIR);
     return;
   }
   auto spec = hpa::LoadHpaSpecFile(std::string(GPUSCALE_SIM_TESTDATA) + "/gpu-hpa.yaml");
-  spec->min_replicas = 5;
-  const sim::Options o = FiveReplicas();
+  spec->min_replicas = replicas;
+  spec->max_replicas = std::max(spec->max_replicas, replicas);
+  sim::Options o = FiveReplicas();
+  o.initial_replicas = replicas;
   std::size_t requests = 0;
   std::uint64_t events = 0;
   for (auto _ : state) {
-    auto arrivals = load::MakeTraceArrivals(*trace, {}, core::Rng(1));
+    auto arrivals = load::MakeTraceArrivals(*trace, scaling, core::Rng(1));
     auto r = sim::Simulate(o, *spec, *arrivals);
     requests = r->requests.size();
     events = r->events_processed;
@@ -56,35 +61,14 @@ void BM_AzureConvHour5Replicas(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(requests) * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
 }
+
+void BM_AzureConvHour5Replicas(benchmark::State& state) { SimulateTrace(state, 5, {}); }
 BENCHMARK(BM_AzureConvHour5Replicas)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 // Hundreds of replicas: the same hour with 40 requests per trace row (about 775,000 requests,
-// 215 req/s) through 200 replicas, the HPA pinned at 200 so every pod takes traffic all hour.
+// 215 req/s) through 200 replicas.
 void BM_AzureConvHourX40On200Replicas(benchmark::State& state) {
-  const load::Trace* trace = Trace();
-  if (trace == nullptr) {
-    state.SkipWithError("trace not found");
-    return;
-  }
-  auto spec = hpa::LoadHpaSpecFile(std::string(GPUSCALE_SIM_TESTDATA) + "/gpu-hpa.yaml");
-  spec->min_replicas = 200;
-  spec->max_replicas = 200;
-  sim::Options o = FiveReplicas();
-  o.initial_replicas = 200;
-  std::size_t requests = 0;
-  std::uint64_t events = 0;
-  for (auto _ : state) {
-    auto arrivals = load::MakeTraceArrivals(*trace, {1.0, 40.0}, core::Rng(1));
-    auto r = sim::Simulate(o, *spec, *arrivals);
-    requests = r->requests.size();
-    events = r->events_processed;
-    benchmark::DoNotOptimize(r->gpu_hours);
-  }
-  state.counters["requests"] = static_cast<double>(requests);
-  state.counters["events"] = static_cast<double>(events);
-  state.counters["sim_requests_per_s"] =
-      benchmark::Counter(static_cast<double>(requests) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  SimulateTrace(state, 200, {1.0, 40.0});
 }
 BENCHMARK(BM_AzureConvHourX40On200Replicas)->Unit(benchmark::kMillisecond)->Iterations(1);
 
