@@ -1,0 +1,82 @@
+// `gpuscale adapter` and the real prometheus-adapter (built by scripts/build-peers) as child
+// processes with the same flags, for differential tests and benchmarks, and a client that calls
+// either one as kube-apiserver's aggregator does.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "http/message.h"
+#include "test/support/controlplane.h"
+#include "test/support/process.h"
+
+namespace gpuscale::http {
+class Client;
+}
+
+namespace gpuscale::testing {
+
+enum class AdapterKind { kGpuscale, kPrometheusAdapter };
+
+// "gpuscale" or "prometheus-adapter".
+std::string_view AdapterName(AdapterKind kind);
+
+// Calls adapters as the aggregator does: the front-proxy client certificate, with the user in
+// X-Remote-User and each group in its own X-Remote-Group field. Thread-safe.
+class AggregatorClient {
+ public:
+  AggregatorClient(const ControlPlaneCerts& certs, std::string user = "admin",
+                   std::vector<std::string> groups = {"system:masters"},
+                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~AggregatorClient();
+  // GET https://127.0.0.1:`port``target`. Non-2xx answers are responses, not errors.
+  core::Result<http::Response> Get(std::uint16_t port, std::string_view target,
+                                   std::optional<std::chrono::milliseconds> timeout = {});
+
+ private:
+  std::string user_;
+  std::vector<std::string> groups_;
+  std::unique_ptr<http::Client> client_;
+};
+
+struct AdapterProcessOptions {
+  std::string config_file;     // the rules file (--config)
+  std::string prometheus_url;  // --prometheus-url
+  // Used for --lister-, --authentication- and --authorization-kubeconfig.
+  std::string kubeconfig;
+  std::string work_dir;                // the serving certificate (--cert-dir) and the log go here
+  std::string relist_interval = "2s";  // --metrics-relist-interval
+  std::vector<std::string> extra_args;
+  // How long Start waits for /readyz to answer 200.
+  std::chrono::milliseconds ready_timeout{60000};
+};
+
+// One running adapter on a free 127.0.0.1 port. The destructor stops it.
+class AdapterProcess {
+ public:
+  // Starts the adapter and waits until /readyz answers 200 through `client`. Fails (with the
+  // log's tail) if it exits or does not become ready; prometheus-adapter must have been built
+  // (kFailedPrecondition naming the command otherwise).
+  static core::Result<std::unique_ptr<AdapterProcess>> Start(AdapterKind kind,
+                                                             const AdapterProcessOptions& options,
+                                                             AggregatorClient& client);
+  AdapterKind kind() const { return kind_; }
+  std::string_view name() const { return AdapterName(kind_); }
+  std::uint16_t port() const { return port_; }
+  Subprocess& process() { return *process_; }
+
+ private:
+  AdapterProcess(AdapterKind kind, std::uint16_t port, std::unique_ptr<Subprocess> process)
+      : kind_(kind), port_(port), process_(std::move(process)) {}
+  AdapterKind kind_;
+  std::uint16_t port_;
+  std::unique_ptr<Subprocess> process_;
+};
+
+}  // namespace gpuscale::testing
