@@ -230,7 +230,8 @@ json::value Json(const http::Response& r) {
 
 // prometheus-adapter's group documents as gpuscale writes them: custom.metrics.k8s.io/v1beta2
 // listed after v1beta1 (prometheus-adapter serves v1beta2 but lists only v1beta1), no
-// serverAddressByClientCIDRs, and apiVersion on the group list.
+// serverAddressByClientCIDRs, apiVersion on the group list, and the external group listed even
+// without externalRules.
 json::value AsGpuscaleDiscovery(json::value doc) {
   auto fix_group = [](json::object& g) {
     g.erase("serverAddressByClientCIDRs");
@@ -242,7 +243,18 @@ json::value AsGpuscaleDiscovery(json::value doc) {
   json::object& o = doc.as_object();
   if (o["kind"] == "APIGroupList") {
     o["apiVersion"] = "v1";
-    for (auto& g : o["groups"].as_array()) fix_group(g.as_object());
+    json::array& groups = o["groups"].as_array();
+    bool external = false;
+    for (auto& g : groups) {
+      fix_group(g.as_object());
+      external |= g.as_object()["name"] == "external.metrics.k8s.io";
+    }
+    if (!external) {
+      json::object v{{"groupVersion", "external.metrics.k8s.io/v1beta1"}, {"version", "v1beta1"}};
+      groups.push_back(json::object{{"name", "external.metrics.k8s.io"},
+                                    {"versions", json::array{v}},
+                                    {"preferredVersion", v}});
+    }
   } else {
     fix_group(o);
   }
@@ -591,6 +603,88 @@ TEST_F(AdapterDiffTest, ChartRulesAnswerAlike) {
       "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/gpu_utilization_by_pod");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Items(Json(*r)).size(), 8u) << r->body;
+}
+
+// The prometheus-adapter Helm chart's default rules (src/adapter/testdata): cAdvisor-style
+// series become cpu_usage, memory_working_set_bytes and network_receive_bytes on pods and
+// namespaces; the template rules map every label that names a resource (pod, namespace,
+// service, and job -> jobs.batch), so the application series appear on those too.
+TEST_F(AdapterDiffTest, HelmChartDefaultRulesAnswerAlike) {
+  StartPrometheus();
+  StartBoth(
+      ReadFile(std::string(GPUSCALE_SOURCE_DIR) + "/src/adapter/testdata/helm-default-rules.yaml"),
+      prometheus_->url());
+  const std::vector<std::string> metrics = {"cpu_usage",
+                                            "memory_working_set_bytes",
+                                            "network_receive_bytes",
+                                            "queue_depth",
+                                            "http_requests",
+                                            "job_duration",
+                                            "DCGM_FI_DEV_GPU_UTIL"};
+  std::vector<std::string> resources;
+  for (const auto& m : metrics) resources.push_back("pods/" + m);
+  resources.push_back("jobs.batch/job_duration");
+  resources.push_back("services/http_requests");
+  WaitForDiscovery("custom.metrics.k8s.io/v1beta1", resources);
+  // Rates need two samples in their window: wait until both answer one.
+  for (auto& a : adapters_) {
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto r = client_->Get(a->port(),
+                                CustomPath("v1beta1", "namespaces/diff/pods/web-0/cpu_usage"));
+          return r.ok() && r->status == 200;
+        },
+        seconds(30), milliseconds(250)))
+        << a->name() << " never answered a rate";
+  }
+  std::vector<Probe> probes = {
+      {"apis", "/apis"},
+      {"custom v1beta1", "/apis/custom.metrics.k8s.io/v1beta1"},
+      {"custom v1beta2", "/apis/custom.metrics.k8s.io/v1beta2"},
+  };
+  for (std::string_view v : {"v1beta1", "v1beta2"}) {
+    auto add = [&](std::string name, std::string_view rest) {
+      probes.push_back({std::string(v) + " " + name, CustomPath(v, rest)});
+    };
+    for (const auto& m : metrics) {
+      add("pods * " + m, "namespaces/diff/pods/*/" + m + "?labelSelector=" + Pct("app=web"));
+      add("pod by name " + m, "namespaces/diff/pods/web-1/" + m);
+      add("namespace " + m, "namespaces/diff-other/metrics/" + m);
+    }
+    add("pods * colon name", "namespaces/diff/pods/*/vllm:num_requests_running");
+    add("pod by name, colon name", "namespaces/diff/pods/web-0/vllm:num_requests_running");
+    add("job by name", "namespaces/diff/jobs.batch/import/job_duration");
+    add("job by name, no data", "namespaces/diff/jobs.batch/other/job_duration");
+    add("jobs * (none in the API)", "namespaces/diff/jobs.batch/*/job_duration");
+    add("service by name", "namespaces/diff/services/web/http_requests");
+    add("service, metric not on services", "namespaces/diff/services/web/cpu_usage");
+    add("cpu_usage metricLabelSelector",
+        "namespaces/diff/pods/*/cpu_usage?metricLabelSelector=" + Pct("container=engine"));
+    add("unknown metric", "namespaces/diff/pods/*/container_cpu_usage_seconds_total");
+  }
+  probes.push_back({"external group", "/apis/external.metrics.k8s.io"});
+  probes.push_back({"external v1beta1", "/apis/external.metrics.k8s.io/v1beta1"});
+  probes.push_back(
+      {"external lookup", "/apis/external.metrics.k8s.io/v1beta1/namespaces/diff/queue_depth"});
+  ExpectOnly(
+      Compare(probes),
+      {CustomApiDifferences()[0],
+       {"no externalRules: gpuscale still serves external.metrics.k8s.io (an empty "
+        "resource list; lookups 404 as unknown metrics), prometheus-adapter does not "
+        "install the group (404 for every path)",
+        [](std::string_view p) { return p.rfind("external", 0) == 0; },
+        [](const http::Response& ours, const http::Response& theirs, std::string* why) {
+          json::value o = Json(ours);
+          *why = "unexpected answers";
+          if (theirs.status != 404) return false;
+          if (StringAt(o, "kind") == "APIGroup" || StringAt(o, "kind") == "APIResourceList") {
+            const json::value* r = At(o, "resources");
+            return ours.status == 200 &&
+                   (StringAt(o, "kind") == "APIGroup" || (r && r->as_array().empty()));
+          }
+          return ours.status == 404 && StringAt(o, "reason") == "NotFound" &&
+                 StringAt(o, "message") == "the server could not find the metric queue_depth for ";
+        }}});
 }
 
 }  // namespace
