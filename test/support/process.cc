@@ -74,6 +74,12 @@ core::Result<std::unique_ptr<Subprocess>> Subprocess::Start(Options options) {
     ::dup2(devnull, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
+    // The child gets stdin/stdout/stderr only: an inherited listening socket of the test's
+    // own servers would keep their ports bound (and accepting, unanswered) after they stop.
+    for (int fd = 3; fd < 4096; ++fd) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
       int e = errno;
       (void)!::write(err_pipe[1], &e, sizeof e);

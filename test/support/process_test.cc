@@ -1,7 +1,10 @@
 #include "test/support/process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace gpuscale::testing {
 namespace {
@@ -12,6 +15,19 @@ TEST(SubprocessTest, CapturesOutputAndExitStatus) {
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(*status, 3);
   EXPECT_EQ(out, "hello\noops\n");
+}
+
+TEST(SubprocessTest, ChildInheritsNoDescriptorsBeyondStandardOnes) {
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);  // no SOCK_CLOEXEC, as Asio opens sockets
+  ASSERT_GE(sock, 0);
+  int fd = ::fcntl(sock, F_DUPFD, 100);  // a number `ls` itself will not use
+  ::close(sock);
+  ASSERT_GE(fd, 100);
+  std::string out;
+  auto status = RunCommand({"/bin/sh", "-c", "ls /proc/self/fd"}, &out);
+  ::close(fd);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(out.find(std::to_string(fd) + "\n"), std::string::npos) << out;
 }
 
 TEST(SubprocessTest, MissingProgramIsAnError) {
