@@ -385,20 +385,22 @@ class AdapterDiffTest : public ::testing::Test {
     prometheus_ = std::move(*prometheus);
   }
 
-  // Starts both adapters with `rules` and the same flags.
+  // Starts both adapters with `rules` and the same flags (plus gpuscale's own flags).
   void StartBoth(std::string_view rules, const std::string& prometheus_url,
-                 std::vector<std::string> extra_args = {}) {
+                 const std::vector<std::string>& gpuscale_args = {}) {
     const std::string config = dir_ + "/rules.yaml";
     std::ofstream(config) << rules;
     for (AdapterKind kind : {AdapterKind::kGpuscale, AdapterKind::kPrometheusAdapter}) {
-      auto adapter = AdapterProcess::Start(kind,
-                                           {.config_file = config,
-                                            .prometheus_url = prometheus_url,
-                                            .kubeconfig = cp_->admin_kubeconfig(),
-                                            .work_dir = dir_,
-                                            .relist_interval = "2s",
-                                            .extra_args = extra_args},
-                                           *client_);
+      auto adapter = AdapterProcess::Start(
+          kind,
+          {.config_file = config,
+           .prometheus_url = prometheus_url,
+           .kubeconfig = cp_->admin_kubeconfig(),
+           .work_dir = dir_,
+           .relist_interval = "2s",
+           .extra_args =
+               kind == AdapterKind::kGpuscale ? gpuscale_args : std::vector<std::string>{}},
+          *client_);
       ASSERT_TRUE(adapter.ok()) << adapter.error().ToString();
       adapters_.push_back(std::move(*adapter));
     }
@@ -685,6 +687,124 @@ TEST_F(AdapterDiffTest, HelmChartDefaultRulesAnswerAlike) {
           return ours.status == 404 && StringAt(o, "reason") == "NotFound" &&
                  StringAt(o, "message") == "the server could not find the metric queue_depth for ";
         }}});
+}
+
+// Prometheus down, hanging past the query timeout, answering garbage and answering an error:
+// each answer's Status from both adapters, both stay up, both recover when Prometheus does.
+// gpuscale's error codes differ on purpose (docs/adapter.md, "Errors from Prometheus").
+TEST_F(AdapterDiffTest, PrometheusFaultsAnswerStatusesAndRecover) {
+  auto fake = FakePrometheus::Start();
+  ASSERT_TRUE(fake.ok()) << fake.error().ToString();
+  FakePrometheus& prometheus = **fake;
+  prometheus.SetSeries(
+      R"({"__name__":"DCGM_FI_DEV_GPU_UTIL","namespace":"diff","pod":"web-0","gpu":"0"},)"
+      R"({"__name__":"DCGM_FI_DEV_GPU_UTIL","namespace":"diff","pod":"web-1","gpu":"1"})");
+  prometheus.SetVector(R"({"metric":{"pod":"web-0"},"value":[1700000000,"42"]},)"
+                       R"({"metric":{"pod":"web-1"},"value":[1700000000,"87"]})");
+  const std::string rules(kChartRules.substr(0, kChartRules.find("externalRules:")));
+  StartBoth(rules, prometheus.url(), {"--query-timeout=1s"});
+  WaitForDiscovery("custom.metrics.k8s.io/v1beta2", {"pods/gpu_utilization_percent"});
+  // The HPA's lookup; timeout=3s bounds prometheus-adapter's wait (it sends Prometheus no
+  // timeout of its own; gpuscale's --query-timeout is 30 s by default, 1 s here).
+  const std::string target =
+      CustomPath("v1beta2",
+                 "namespaces/diff/pods/*/gpu_utilization_percent?labelSelector=app%3Dweb"
+                 "&timeout=3s");
+
+  struct Seen {
+    int status = 0;
+    std::string reason, message;
+    milliseconds took{0};
+  };
+  auto ask = [&](AdapterProcess& a) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = client_->Get(a.port(), target, seconds(20));
+    Seen seen;
+    seen.took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+    if (!r.ok()) {
+      seen.message = r.error().ToString();
+      return seen;
+    }
+    json::value v = Json(*r);
+    seen.status = r->status;
+    seen.reason = StringAt(v, "reason");
+    seen.message = StringAt(v, "message");
+    if (r->status == 200) seen.message = std::to_string(Items(v).size()) + " items";
+    return seen;
+  };
+  auto expect_healthy = [&](std::string_view when) {
+    for (auto& a : adapters_) {
+      EXPECT_TRUE(a->process().Running()) << a->name() << " exited " << when;
+      Seen seen = ask(*a);
+      EXPECT_EQ(seen.status, 200) << a->name() << " " << when << ": " << seen.message;
+      EXPECT_EQ(seen.message, "2 items") << a->name() << " " << when;
+    }
+  };
+  expect_healthy("before any fault");
+
+  // Garbage instead of JSON: 500 InternalError from both.
+  prometheus.SetMode(FakePrometheus::Mode::kGarbage);
+  for (auto& a : adapters_) {
+    Seen seen = ask(*a);
+    EXPECT_EQ(seen.status, 500) << a->name() << ": " << seen.message;
+    EXPECT_EQ(seen.reason, "InternalError") << a->name();
+    EXPECT_EQ(seen.message.rfind("Internal error occurred: unable to fetch metrics", 0), 0u)
+        << a->name() << ": " << seen.message;
+  }
+  // An error answer (422, errorType execution): 500 InternalError from both.
+  prometheus.SetMode(FakePrometheus::Mode::kError);
+  for (auto& a : adapters_) {
+    Seen seen = ask(*a);
+    EXPECT_EQ(seen.status, 500) << a->name() << ": " << seen.message;
+    EXPECT_EQ(seen.reason, "InternalError") << a->name();
+  }
+  Seen ours = ask(gpuscale());
+  EXPECT_NE(ours.message.find("too many samples"), std::string::npos)
+      << "gpuscale's message carries Prometheus's: " << ours.message;
+  prometheus.SetMode(FakePrometheus::Mode::kOk);
+  expect_healthy("after errors");
+
+  // Hanging past the query timeout (answers after 6 s): gpuscale gives up at its 1 s
+  // --query-timeout with 504 Timeout; prometheus-adapter waits for the request's 3 s.
+  prometheus.SetMode(FakePrometheus::Mode::kSlow, seconds(6));
+  ours = ask(gpuscale());
+  Seen theirs = ask(upstream());
+  EXPECT_EQ(ours.status, 504) << ours.message;
+  EXPECT_EQ(ours.reason, "Timeout");
+  EXPECT_LT(ours.took, milliseconds(2900)) << "gpuscale waited past its query timeout";
+  EXPECT_TRUE(theirs.status == 504 || theirs.status == 500)
+      << theirs.status << " " << theirs.message;
+  EXPECT_GE(theirs.took, milliseconds(2900)) << "prometheus-adapter gave up early";
+  std::ofstream(dir_ + "/diff.log", std::ios::app)
+      << "slow: gpuscale " << ours.status << " " << ours.reason << " in " << ours.took.count()
+      << " ms; prometheus-adapter " << theirs.status << " " << theirs.reason << " in "
+      << theirs.took.count() << " ms: " << theirs.message << "\n";
+  prometheus.SetMode(FakePrometheus::Mode::kOk);
+  expect_healthy("after a hang");
+
+  // Down (connection refused): gpuscale 503 ServiceUnavailable, prometheus-adapter 500.
+  prometheus.Stop();
+  ours = ask(gpuscale());
+  theirs = ask(upstream());
+  EXPECT_EQ(ours.status, 503) << ours.message;
+  EXPECT_EQ(ours.reason, "ServiceUnavailable");
+  EXPECT_EQ(ours.message.rfind("unable to fetch metrics", 0), 0u) << ours.message;
+  EXPECT_EQ(theirs.status, 500) << theirs.message;
+  EXPECT_EQ(theirs.reason, "InternalError");
+  EXPECT_EQ(theirs.message, "Internal error occurred: unable to fetch metrics");
+  // Down across a relist (2 s): both keep the metrics they had.
+  auto down_since = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return std::chrono::steady_clock::now() - down_since > seconds(3); },
+                      seconds(5), milliseconds(100)));
+  for (auto& a : adapters_) {
+    auto r = client_->Get(a->port(), "/apis/custom.metrics.k8s.io/v1beta2");
+    ASSERT_TRUE(r.ok());
+    EXPECT_NE(r->body.find("pods/gpu_utilization_percent"), std::string::npos)
+        << a->name() << " forgot its metrics while Prometheus was down: " << r->body;
+  }
+  auto restarted = prometheus.Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  expect_healthy("after Prometheus came back");
 }
 
 }  // namespace

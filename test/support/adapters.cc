@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "http/client.h"
 
@@ -84,6 +87,104 @@ core::Result<std::unique_ptr<AdapterProcess>> AdapterProcess::Start(AdapterKind 
                                          name, port, last_status, log));
   }
   return adapter;
+}
+
+struct FakePrometheus::State {
+  mutable std::mutex mu;
+  std::string series;
+  std::string vector;
+  Mode mode = Mode::kOk;
+  std::chrono::milliseconds delay{0};
+  std::atomic<int> queries{0};
+};
+
+core::Result<std::unique_ptr<FakePrometheus>> FakePrometheus::Start() {
+  std::unique_ptr<FakePrometheus> p(new FakePrometheus());
+  p->state_ = std::make_shared<State>();
+  GPUSCALE_RETURN_IF_ERROR(p->Listen());
+  return p;
+}
+
+FakePrometheus::~FakePrometheus() { Stop(); }
+
+core::Status FakePrometheus::Listen() {
+  http::ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = port_;
+  options.io_threads = 16;  // each hanging answer holds one
+  auto server = http::Server::Start(
+      options, http::Sync([this](const http::Request& request) { return Answer(request); }));
+  if (!server.ok()) return server.error();
+  server_ = std::move(*server);
+  port_ = server_->port();
+  return {};
+}
+
+void FakePrometheus::Stop() {
+  if (server_) server_->Stop(std::chrono::milliseconds(0));
+  server_.reset();
+}
+
+core::Status FakePrometheus::Restart() {
+  Stop();
+  return Listen();
+}
+
+void FakePrometheus::SetSeries(std::string objects) {
+  std::lock_guard lock(state_->mu);
+  state_->series = std::move(objects);
+}
+
+void FakePrometheus::SetVector(std::string samples) {
+  std::lock_guard lock(state_->mu);
+  state_->vector = std::move(samples);
+}
+
+void FakePrometheus::SetMode(Mode mode, std::chrono::milliseconds delay) {
+  std::lock_guard lock(state_->mu);
+  state_->mode = mode;
+  state_->delay = delay;
+}
+
+std::string FakePrometheus::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+
+int FakePrometheus::queries() const { return state_->queries.load(); }
+
+http::Response FakePrometheus::Answer(const http::Request& request) {
+  const std::string path = request.Path();
+  Mode mode;
+  std::chrono::milliseconds delay;
+  std::string body;
+  {
+    std::lock_guard lock(state_->mu);
+    mode = state_->mode;
+    delay = state_->delay;
+    if (path == "/api/v1/series") {
+      body = R"({"status":"success","data":[)" + state_->series + "]}";
+    } else if (path == "/api/v1/query") {
+      body = R"({"status":"success","data":{"resultType":"vector","result":[)" + state_->vector +
+             "]}}";
+    }
+  }
+  if (path == "/api/v1/query") ++state_->queries;
+  if (body.empty()) return http::Response::Text(404, "404 page not found\n");
+  switch (mode) {
+    case Mode::kOk:
+      break;
+    case Mode::kSlow:
+      // A Prometheus stuck evaluating a query: the answer comes, but late. Series calls stay
+      // fast, so relists do not tie up the server's threads.
+      if (path == "/api/v1/query") std::this_thread::sleep_for(delay);
+      break;
+    case Mode::kGarbage:
+      return http::Response::Text(200, "<html>this is not the Prometheus API</html>",
+                                  "application/json");
+    case Mode::kError:
+      return http::Response::Json(
+          422, R"({"status":"error","errorType":"execution","error":"query processing would )"
+               R"(load too many samples into memory in query execution"})");
+  }
+  return http::Response::Json(200, body);
 }
 
 }  // namespace gpuscale::testing

@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "http/message.h"
+#include "http/server.h"
 #include "test/support/controlplane.h"
 #include "test/support/process.h"
 
@@ -77,6 +78,42 @@ class AdapterProcess {
   AdapterKind kind_;
   std::uint16_t port_;
   std::unique_ptr<Subprocess> process_;
+};
+
+// A fake Prometheus HTTP API for adapters (a real one takes minutes to fill with 100k series,
+// and cannot be made to hang or lie): /api/v1/series answers the series set by the test,
+// /api/v1/query a vector set by the test, whatever the query. A mode makes it hang, answer
+// garbage or a Prometheus error; Stop/Restart take it down and bring it back on the same port.
+// Thread-safe.
+class FakePrometheus {
+ public:
+  enum class Mode { kOk, kSlow, kGarbage, kError };
+  static core::Result<std::unique_ptr<FakePrometheus>> Start();
+  ~FakePrometheus();
+
+  // The `data` array of /api/v1/series: JSON objects of labels, comma-joined (no brackets).
+  void SetSeries(std::string objects);
+  // The `result` array of a vector answer: {"metric":{...},"value":[t,"v"]} objects,
+  // comma-joined (no brackets).
+  void SetVector(std::string samples);
+  // kSlow answers queries after `delay`.
+  void SetMode(Mode mode, std::chrono::milliseconds delay = std::chrono::seconds(5));
+  void Stop();
+  core::Status Restart();
+
+  std::string url() const;
+  std::uint16_t port() const { return port_; }
+  int queries() const;  // /api/v1/query calls so far
+
+ private:
+  FakePrometheus() = default;
+  core::Status Listen();
+  http::Response Answer(const http::Request& request);
+
+  struct State;
+  std::shared_ptr<State> state_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace gpuscale::testing
