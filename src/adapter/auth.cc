@@ -192,7 +192,9 @@ AuthResult Authorizer::Check(const http::Request& req) {
   if (attrs.resource_request) {
     std::string res =
         attrs.subresource.empty() ? attrs.resource : attrs.resource + "/" + attrs.subresource;
-    message = attrs.resource + "." + attrs.group + " \"" + attrs.name + "\" is forbidden: User \"" +
+    // As apierrors.NewForbidden: a list (no name) names only the resource.
+    message = attrs.resource + "." + attrs.group +
+              (attrs.name.empty() ? "" : " \"" + attrs.name + "\"") + " is forbidden: User \"" +
               user->name + "\" cannot " + attrs.verb + " resource \"" + res + "\" in API group \"" +
               attrs.group + "\"" +
               (attrs.namespace_.empty() ? " at the cluster scope"
@@ -202,12 +204,14 @@ AuthResult Authorizer::Check(const http::Request& req) {
         "forbidden: User \"" + user->name + "\" cannot " + attrs.verb + " path \"" + path + "\"";
   }
   if (!reason.empty()) message += ": " + reason;
-  r.body = EncodeStatus(403, "Forbidden", message,
-                        attrs.resource_request
-                            ? "{\"name\":" + core::JsonString(attrs.name) +
-                                  ",\"group\":" + core::JsonString(attrs.group) +
-                                  ",\"kind\":" + core::JsonString(attrs.resource) + "}"
-                            : std::string());
+  // Details as Kubernetes writes them: empty fields left out, so a path gets "details":{}.
+  std::string details;
+  if (attrs.resource_request) {
+    if (!attrs.name.empty()) details = "\"name\":" + core::JsonString(attrs.name) + ",";
+    details += "\"group\":" + core::JsonString(attrs.group) +
+               ",\"kind\":" + core::JsonString(attrs.resource);
+  }
+  r.body = EncodeStatus(403, "Forbidden", message, "{" + details + "}");
   return r;
 }
 

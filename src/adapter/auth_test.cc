@@ -87,6 +87,30 @@ TEST(AdapterAuth, BadTokenIs401AnonymousIs403HealthIsAllowed) {
   EXPECT_TRUE(authz.Check(Req("/readyz/informer-sync")).allowed);
 }
 
+// What prometheus-adapter (k8s.io/apiserver) writes, as the differential test found: a list has
+// no name in the message or the details, and a path gets empty details.
+TEST(AdapterAuth, ForbiddenListAndPathAsKubernetesWritesThem) {
+  FakeReviewer reviewer;
+  core::ManualClock clock;
+  Authorizer authz(AuthOptions{}, reviewer, clock);
+  auto list = authz.Check(Req("/apis/external.metrics.k8s.io/v1beta1/namespaces/diff/queue"));
+  EXPECT_EQ(list.status, 403);
+  EXPECT_EQ(
+      list.body,
+      "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+      "\"message\":\"queue.external.metrics.k8s.io is forbidden: User \\\"system:anonymous\\\" "
+      "cannot list resource \\\"queue\\\" in API group \\\"external.metrics.k8s.io\\\" in the "
+      "namespace \\\"diff\\\"\",\"reason\":\"Forbidden\","
+      "\"details\":{\"group\":\"external.metrics.k8s.io\",\"kind\":\"queue\"},\"code\":403}\n");
+  auto path = authz.Check(Req("/apis/custom.metrics.k8s.io/v1beta1"));
+  EXPECT_EQ(path.status, 403);
+  EXPECT_EQ(path.body,
+            "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+            "\"message\":\"forbidden: User \\\"system:anonymous\\\" cannot get path "
+            "\\\"/apis/custom.metrics.k8s.io/v1beta1\\\"\",\"reason\":\"Forbidden\","
+            "\"details\":{},\"code\":403}\n");
+}
+
 TEST(AdapterAuth, FrontProxyCertificateWithAllowedName) {
   FakeReviewer reviewer;
   core::ManualClock clock;
