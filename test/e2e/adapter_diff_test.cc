@@ -142,6 +142,8 @@ struct Probe {
   // Sort `items` before comparing (external lists come in Prometheus's order, which neither
   // adapter defines).
   bool sort_items = false;
+  // Who asks; null: admin through the front proxy.
+  AggregatorClient* caller = nullptr;
 };
 
 struct Difference {
@@ -443,8 +445,9 @@ class AdapterDiffTest : public ::testing::Test {
       for (int attempt = 0; attempt < 2; ++attempt) {
         // A second look before calling it a difference: a value may move if Prometheus
         // scraped between the two calls (rates of still counters are 0 either way).
-        d.ours = client_->Get(gpuscale().port(), p.target);
-        d.theirs = client_->Get(upstream().port(), p.target);
+        AggregatorClient& caller = p.caller ? *p.caller : *client_;
+        d.ours = caller.Get(gpuscale().port(), p.target);
+        d.theirs = caller.Get(upstream().port(), p.target);
         if (Answer(d.ours, p.sort_items) == Answer(d.theirs, p.sort_items)) break;
       }
       const std::string ours = Answer(d.ours, p.sort_items);
@@ -579,7 +582,26 @@ TEST_F(AdapterDiffTest, ChartRulesAnswerAlike) {
                     "namespaces/gpu_utilization_percent"});
   WaitForDiscovery("external.metrics.k8s.io/v1beta1",
                    {"vllm_num_requests_running_total", "gpu_utilization_by_pod"});
-  ExpectOnly(Compare(ChartProbes()), CustomApiDifferences());
+  // Callers the aggregator vouches for but RBAC does not allow, and anonymous callers.
+  AggregatorClient nobody(cp_->certs(), "nobody", {"team-a", "team-b"});
+  AggregatorClient anonymous(cp_->certs(), "");
+  std::vector<Probe> probes = ChartProbes();
+  for (auto* caller : {&nobody, &anonymous}) {
+    const std::string who = caller == &nobody ? "user nobody: " : "anonymous: ";
+    probes.push_back({who + "pods *",
+                      CustomPath("v1beta2", "namespaces/diff/pods/*/gpu_utilization_percent"),
+                      false, caller});
+    probes.push_back({who + "root-scoped",
+                      CustomPath("v1beta1", "namespaces/diff/metrics/gpu_utilization_percent"),
+                      false, caller});
+    probes.push_back({who + "discovery", "/apis/custom.metrics.k8s.io/v1beta1", false, caller});
+    probes.push_back({who + "external",
+                      "/apis/external.metrics.k8s.io/v1beta1/namespaces/diff/"
+                      "vllm_num_requests_running_total",
+                      true, caller});
+    probes.push_back({who + "healthz", "/healthz", false, caller});
+  }
+  ExpectOnly(Compare(probes), CustomApiDifferences());
 
   // Equal is not enough: the answers must also be right. The HPA's lookup lists the pods with
   // data in API order, values as Kubernetes quantities; web-nodata has no series.

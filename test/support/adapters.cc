@@ -24,9 +24,11 @@ AggregatorClient::AggregatorClient(const ControlPlaneCerts& certs, std::string u
   options.request_timeout = timeout;
   // Both adapters serve self-signed certificates from --cert-dir; the aggregator would check
   // them against the APIService's caBundle, which is not under test here.
-  options.tls = {.insecure_skip_verify = true,
-                 .cert_file = certs.front_proxy_client_cert,
-                 .key_file = certs.front_proxy_client_key};
+  options.tls = {.insecure_skip_verify = true};
+  if (!user_.empty()) {
+    options.tls.cert_file = certs.front_proxy_client_cert;
+    options.tls.key_file = certs.front_proxy_client_key;
+  }
   client_ = http::Client::Create(options);
 }
 
@@ -36,8 +38,10 @@ core::Result<http::Response> AggregatorClient::Get(
     std::uint16_t port, std::string_view target, std::optional<std::chrono::milliseconds> timeout) {
   http::Request request;
   request.headers.Add("Accept", "application/json");
-  request.headers.Add("X-Remote-User", user_);
-  for (const auto& group : groups_) request.headers.Add("X-Remote-Group", group);
+  if (!user_.empty()) {
+    request.headers.Add("X-Remote-User", user_);
+    for (const auto& group : groups_) request.headers.Add("X-Remote-Group", group);
+  }
   return client_->Send(fmt::format("https://127.0.0.1:{}{}", port, target), std::move(request),
                        timeout);
 }
@@ -91,11 +95,12 @@ core::Result<std::unique_ptr<AdapterProcess>> AdapterProcess::Start(AdapterKind 
 
 struct FakePrometheus::State {
   mutable std::mutex mu;
-  std::string series;
+  std::vector<std::pair<std::string, std::shared_ptr<const std::string>>> series;
   std::string vector;
   Mode mode = Mode::kOk;
   std::chrono::milliseconds delay{0};
   std::atomic<int> queries{0};
+  std::atomic<int> series_calls{0};
 };
 
 core::Result<std::unique_ptr<FakePrometheus>> FakePrometheus::Start() {
@@ -130,9 +135,17 @@ core::Status FakePrometheus::Restart() {
   return Listen();
 }
 
-void FakePrometheus::SetSeries(std::string objects) {
+void FakePrometheus::SetSeries(std::string objects, std::string match_contains) {
+  auto body =
+      std::make_shared<const std::string>(R"({"status":"success","data":[)" + objects + "]}");
   std::lock_guard lock(state_->mu);
-  state_->series = std::move(objects);
+  for (auto& [key, value] : state_->series) {
+    if (key == match_contains) {
+      value = std::move(body);
+      return;
+    }
+  }
+  state_->series.emplace_back(std::move(match_contains), std::move(body));
 }
 
 void FakePrometheus::SetVector(std::string samples) {
@@ -150,24 +163,41 @@ std::string FakePrometheus::url() const { return fmt::format("http://127.0.0.1:{
 
 int FakePrometheus::queries() const { return state_->queries.load(); }
 
+int FakePrometheus::series_calls() const { return state_->series_calls.load(); }
+
 http::Response FakePrometheus::Answer(const http::Request& request) {
   const std::string path = request.Path();
   Mode mode;
   std::chrono::milliseconds delay;
   std::string body;
+  std::shared_ptr<const std::string> series;
   {
     std::lock_guard lock(state_->mu);
     mode = state_->mode;
     delay = state_->delay;
     if (path == "/api/v1/series") {
-      body = R"({"status":"success","data":[)" + state_->series + "]}";
+      // match[] may come in the URL (GET) or a form body (POST).
+      const std::string params = http::PercentDecode(
+          std::string(request.RawQuery()) + "&" + request.body, /*plus_is_space=*/true);
+      std::shared_ptr<const std::string> fallback;  // for "": only if no other key matches
+      for (const auto& [key, value] : state_->series) {
+        if (key.empty()) {
+          fallback = value;
+        } else if (!series && params.find(key) != std::string::npos) {
+          series = value;
+        }
+      }
+      if (!series) series = fallback;
+      if (!series)
+        series = std::make_shared<const std::string>(R"({"status":"success","data":[]})");
     } else if (path == "/api/v1/query") {
       body = R"({"status":"success","data":{"resultType":"vector","result":[)" + state_->vector +
              "]}}";
     }
   }
   if (path == "/api/v1/query") ++state_->queries;
-  if (body.empty()) return http::Response::Text(404, "404 page not found\n");
+  if (series) ++state_->series_calls;
+  if (body.empty() && !series) return http::Response::Text(404, "404 page not found\n");
   switch (mode) {
     case Mode::kOk:
       break;
@@ -184,7 +214,7 @@ http::Response FakePrometheus::Answer(const http::Request& request) {
           422, R"({"status":"error","errorType":"execution","error":"query processing would )"
                R"(load too many samples into memory in query execution"})");
   }
-  return http::Response::Json(200, body);
+  return http::Response::Json(200, series ? *series : body);
 }
 
 }  // namespace gpuscale::testing

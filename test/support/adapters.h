@@ -29,7 +29,8 @@ enum class AdapterKind { kGpuscale, kPrometheusAdapter };
 std::string_view AdapterName(AdapterKind kind);
 
 // Calls adapters as the aggregator does: the front-proxy client certificate, with the user in
-// X-Remote-User and each group in its own X-Remote-Group field. Thread-safe.
+// X-Remote-User and each group in its own X-Remote-Group field; with an empty `user`, an
+// anonymous caller (no client certificate, no headers). Thread-safe.
 class AggregatorClient {
  public:
   AggregatorClient(const ControlPlaneCerts& certs, std::string user = "admin",
@@ -91,8 +92,11 @@ class FakePrometheus {
   static core::Result<std::unique_ptr<FakePrometheus>> Start();
   ~FakePrometheus();
 
-  // The `data` array of /api/v1/series: JSON objects of labels, comma-joined (no brackets).
-  void SetSeries(std::string objects);
+  // The `data` array of /api/v1/series: JSON objects of labels, comma-joined (no brackets),
+  // for requests whose decoded match[] contains `match_contains` (the first such wins; ""
+  // matches requests that no other key matches). Replaces what was set for the same
+  // `match_contains`.
+  void SetSeries(std::string objects, std::string match_contains = "");
   // The `result` array of a vector answer: {"metric":{...},"value":[t,"v"]} objects,
   // comma-joined (no brackets).
   void SetVector(std::string samples);
@@ -103,7 +107,8 @@ class FakePrometheus {
 
   std::string url() const;
   std::uint16_t port() const { return port_; }
-  int queries() const;  // /api/v1/query calls so far
+  int queries() const;       // /api/v1/query calls so far
+  int series_calls() const;  // /api/v1/series calls so far
 
  private:
   FakePrometheus() = default;
