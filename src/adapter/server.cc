@@ -44,9 +44,14 @@ class KubeLister : public ObjectLister {
   core::Result<std::vector<std::string>> ListNames(const ResourceInfo& r, std::string_view ns,
                                                    const std::vector<Requirement>& sel) override {
     if (r.group_resource.group.empty() && r.group_resource.resource == "pods") {
-      return pods_.List(ns, [&](const std::map<std::string, std::string>& labels) {
-        return MatchesSelector(sel, labels);
-      });
+      // Right after start the first LIST may still be on its way (seconds for thousands of
+      // pods): wait for it rather than failing the lookup.
+      return pods_.List(
+          ns,
+          [&](const std::map<std::string, std::string>& labels) {
+            return MatchesSelector(sel, labels);
+          },
+          std::chrono::seconds(10));
     }
     return client_.ListNames(r.group_resource.group, r.version, r.group_resource.resource, ns,
                              SelectorString(sel));
@@ -426,7 +431,9 @@ int RunAdapter(const AdapterOptions& o) {
   core::ThreadScheduler scheduler;
   Discovery discovery(
       *rules, series_lister, scheduler,
-      [&](std::shared_ptr<const MetricSnapshot> s) { provider.SetSnapshot(std::move(s)); },
+      [&](std::shared_ptr<const MetricSnapshot> s) {
+        provider.SetSnapshot(std::move(s));
+      },
       DiscoveryOptions{o.relist_interval, o.max_age, std::chrono::seconds(5)});
 
   std::mutex counts_mu;
@@ -442,9 +449,19 @@ int RunAdapter(const AdapterOptions& o) {
         return;
       }
     }
-    if (path == "/healthz" || path == "/livez" || path == "/readyz" ||
-        path.starts_with("/healthz/") || path.starts_with("/livez/") ||
-        path.starts_with("/readyz/")) {
+    if (path == "/readyz" || path.starts_with("/readyz/")) {
+      // Not ready until the pod cache holds the first LIST: `*` lookups need it.
+      if (pods && !pods->synced()) {
+        reply(http::Response::Text(500,
+                                   "[-]informer-sync failed: the pod cache has not synced "
+                                   "with the Kubernetes API yet\nreadyz check failed\n"));
+      } else {
+        reply(http::Response::Text(200, "ok"));
+      }
+      return;
+    }
+    if (path == "/healthz" || path == "/livez" || path.starts_with("/healthz/") ||
+        path.starts_with("/livez/")) {
       reply(http::Response::Text(200, "ok"));
       return;
     }

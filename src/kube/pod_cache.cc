@@ -56,11 +56,18 @@ bool PodCache::WaitSynced(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [&] { return synced_; });
 }
 
+bool PodCache::synced() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
 core::Result<std::vector<std::string>> PodCache::List(
     std::string_view namespace_,
-    const std::function<bool(const std::map<std::string, std::string>&)>& match) const {
+    const std::function<bool(const std::map<std::string, std::string>&)>& match,
+    std::chrono::milliseconds wait_for_sync) const {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (!synced_) cv_.wait_for(lock, wait_for_sync, [&] { return synced_; });
     if (!synced_)
       return core::Unavailable("the pod cache has not synced with the Kubernetes API yet");
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -43,10 +44,13 @@ class PodCache {
   void Stop();
   // Waits until the first LIST has landed, up to `timeout`.
   bool WaitSynced(std::chrono::milliseconds timeout);
-  // kUnavailable until the first LIST has succeeded.
+  // True once the first LIST has landed.
+  bool synced() const;
+  // Waits up to `wait_for_sync` for the first LIST, then kUnavailable if it has not landed.
   core::Result<std::vector<std::string>> List(
       std::string_view namespace_,
-      const std::function<bool(const std::map<std::string, std::string>&)>& match) const;
+      const std::function<bool(const std::map<std::string, std::string>&)>& match,
+      std::chrono::milliseconds wait_for_sync = std::chrono::milliseconds(0)) const;
   const PodStore& store() const { return store_; }
 
  private:
@@ -56,7 +60,7 @@ class PodCache {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::condition_variable cv_;
   bool synced_ = false;  // guarded by mu_
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -31,6 +32,41 @@ TEST(KubePodStore, AppliesListAndEvents) {
 
 // A fake kube-apiserver over real HTTP: one LIST, then a watch stream whose events the test
 // pushes.
+// A lookup right after start waits for the first LIST instead of failing (the adapter found
+// answering 500 to the first `*` lookups while 1,000 pods were being listed).
+TEST(KubePodCache, ListWaitsForTheFirstList) {
+  std::atomic<bool> answer{false};
+  auto server =
+      http::Server::Start(http::ServerOptions{}, [&](http::Request req, http::Reply reply) {
+        if (req.QueryParam("watch")) {
+          http::Response r;
+          r.stream = [](std::shared_ptr<http::Stream>) {};  // a watch that stays open, silent
+          reply(std::move(r));
+          return;
+        }
+        while (!answer) std::this_thread::yield();
+        reply(http::Response::Json(
+            200, R"({"kind":"PodList","metadata":{"resourceVersion":"1"},"items":[)"
+                 R"({"metadata":{"namespace":"ns","name":"web-1"}}]})"));
+      });
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  RestConfig rc;
+  rc.server = "http://127.0.0.1:" + std::to_string((*server)->port());
+  auto client = Client::Create(rc);
+  ASSERT_TRUE(client.ok());
+  PodCache cache(**client);
+  cache.Start();
+  EXPECT_FALSE(cache.synced());
+  EXPECT_EQ(cache.List("ns", All()).error().code, core::Code::kUnavailable);
+  std::thread release([&] { answer = true; });
+  auto names = cache.List("ns", All(), std::chrono::seconds(10));
+  release.join();
+  ASSERT_TRUE(names.ok()) << names.error().message;
+  EXPECT_EQ(*names, (std::vector<std::string>{"web-1"}));
+  EXPECT_TRUE(cache.synced());
+  cache.Stop();
+}
+
 TEST(KubePodCache, ListsThenFollowsTheWatch) {
   std::mutex mu;
   std::shared_ptr<http::Stream> watch;
