@@ -1,5 +1,6 @@
 #include "adapter/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -433,6 +434,12 @@ int RunAdapter(const AdapterOptions& o) {
       *rules, series_lister, scheduler,
       [&](std::shared_ptr<const MetricSnapshot> s) {
         provider.SetSnapshot(std::move(s));
+#if defined(__GLIBC__)
+        // A relist parses whole /api/v1/series answers (tens of MB for 100k series) into
+        // memory that is free again by now; give it back so the resident set follows the
+        // shapes kept, not the largest answer seen.
+        malloc_trim(0);
+#endif
       },
       DiscoveryOptions{o.relist_interval, o.max_age, std::chrono::seconds(5)});
 
