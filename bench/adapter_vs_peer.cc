@@ -171,10 +171,10 @@ std::pair<std::string, std::string> DiscoverySeries(int n) {
           metric, metric % 2 ? "_total" : "", pod, pod);
     } else {
       if (!app.empty()) app += ',';
-      app += fmt::format(
-          R"({{"__name__":"app_metric_{}{}","instance":"10.1.{}.{}:8080","job":"app",)"
-          R"("namespace":"bench","pod":"pod-{}","service":"app"}})",
-          metric, metric % 3 ? "_total" : "", pod / 250, pod % 250, pod);
+      app +=
+          fmt::format(R"({{"__name__":"app_metric_{}{}","instance":"10.1.{}.{}:8080","job":"app",)"
+                      R"("namespace":"bench","pod":"pod-{}","service":"app"}})",
+                      metric, metric % 3 ? "_total" : "", pod / 250, pod % 250, pod);
     }
   }
   return {container, app};
@@ -209,9 +209,9 @@ int Run(int argc, char** argv) {
       std::exit(1);
     }
   };
-  must(cp.Create("/api/v1/namespaces",
-                 fmt::format(R"({{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{}"}}}})",
-                             kNs)));
+  must(cp.Create(
+      "/api/v1/namespaces",
+      fmt::format(R"({{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{}"}}}})", kNs)));
   must(cp.Create(fmt::format("/api/v1/namespaces/{}/serviceaccounts", kNs),
                  R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}})"));
   // 1,000 pods of one Deployment; b10/b100 label the first 10 and 100 so one labelSelector
@@ -223,10 +223,11 @@ int Run(int argc, char** argv) {
     if (i < 100) labels += R"(,"b100":"yes")";
     must(cp.Create(
         fmt::format("/api/v1/namespaces/{}/pods", kNs),
-        fmt::format(R"({{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{}","labels":{{{}}}}},)"
-                    R"("spec":{{"automountServiceAccountToken":false,)"
-                    R"("containers":[{{"name":"engine","image":"gpuscale/engine"}}]}}}})",
-                    PodName(i), labels)));
+        fmt::format(
+            R"({{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{}","labels":{{{}}}}},)"
+            R"("spec":{{"automountServiceAccountToken":false,)"
+            R"("containers":[{{"name":"engine","image":"gpuscale/engine"}}]}}}})",
+            PodName(i), labels)));
   }
   std::cerr << fmt::format("created {} pods in {:.1f} s\n", kPods,
                            std::chrono::duration<double>(Clock::now() - pods_start).count());
@@ -258,8 +259,9 @@ int Run(int argc, char** argv) {
     }
     prometheus.SetSeries(series);
     std::ofstream(dir + "/chart-rules.yaml") << kChartRules;
-    std::printf("\n| adapter | pods | req/s | p50 ms | p99 ms | CPU ms/req | errors | RSS MiB |\n"
-                "|---|---|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n| adapter | pods | req/s | p50 ms | p99 ms | CPU ms/req | errors | RSS MiB |\n"
+        "|---|---|---|---|---|---|---|---|\n");
     for (const Config& c : configs) {
       auto a = AdapterProcess::Start(c.kind,
                                      {.config_file = dir + "/chart-rules.yaml",
@@ -291,8 +293,8 @@ int Run(int argc, char** argv) {
                                 PodName(i), 20 + i % 60);
         }
         prometheus.SetVector(vector);
-        std::string selector = n >= kPods ? "app%3Dgemma-server"
-                                          : fmt::format("app%3Dgemma-server%2Cb{}%3Dyes", n);
+        std::string selector =
+            n >= kPods ? "app%3Dgemma-server" : fmt::format("app%3Dgemma-server%2Cb{}%3Dyes", n);
         std::string target = fmt::format(
             "/apis/custom.metrics.k8s.io/v1beta2/namespaces/{}/pods/*/gpu_utilization_percent"
             "?labelSelector={}",
@@ -308,8 +310,9 @@ int Run(int argc, char** argv) {
   }
 
   // ---- discovery ---------------------------------------------------------------------------
-  std::printf("\n| adapter | series | time to list s | RSS MiB | peak RSS MiB | series calls |\n"
-              "|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n| adapter | series | time to list s | RSS MiB | peak RSS MiB | series calls |\n"
+      "|---|---|---|---|---|---|\n");
   const std::string helm_rules =
       ReadFile(std::string(GPUSCALE_SOURCE_DIR) + "/src/adapter/testdata/helm-default-rules.yaml");
   std::ofstream(dir + "/helm-rules.yaml") << helm_rules;
