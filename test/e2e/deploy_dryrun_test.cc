@@ -60,7 +60,10 @@ class DeployDryRunTest : public ::testing::Test {
     ASSERT_TRUE(crds.ok()) << crds.error().ToString();
     crd_dir_ = *crds;
 
-    auto started = ControlPlane::Start({.start_controller_manager = false});
+    // --allow-privileged as GKE and kubeadm clusters set it (the apiserver's default refuses
+    // privileged containers): values-gke-gpuscale.yaml runs a privileged exporter.
+    auto started = ControlPlane::Start(
+        {.start_controller_manager = false, .extra_apiserver_flags = {"--allow-privileged=true"}});
     ASSERT_TRUE(started.ok()) << started.error().ToString();
     cp_ = std::move(*started);
   }

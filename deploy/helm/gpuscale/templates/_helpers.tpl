@@ -42,6 +42,14 @@ securityContext:
 {{- if not (has .Values.exporter.mode $modes) -}}
 {{- fail (printf "exporter.mode: expected one of gpuscale, nvidia, gke-managed; found %q" .Values.exporter.mode) -}}
 {{- end -}}
+{{- with .Values.exporter.hostDriver -}}
+{{- if and .hostPath (not (hasPrefix "/" .hostPath)) -}}
+{{- fail (printf "exporter.hostDriver.hostPath: expected an absolute path; found %q" .hostPath) -}}
+{{- end -}}
+{{- if and .hostPath (not (hasPrefix "/" .mountPath)) -}}
+{{- fail (printf "exporter.hostDriver.mountPath: expected an absolute path; found %q" .mountPath) -}}
+{{- end -}}
+{{- end -}}
 {{- $tls := list "self-signed" "certManager" "secret" "insecure" -}}
 {{- if not (has .Values.adapter.tls.mode $tls) -}}
 {{- fail (printf "adapter.tls.mode: expected one of self-signed, certManager, secret, insecure; found %q" .Values.adapter.tls.mode) -}}
