@@ -258,7 +258,7 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
     ASSERT_NO_FATAL_FAILURE(Parse(*rendered, source, manifests));
   }
   // The plain manifests, as `kubectl apply -k` builds them.
-  for (const char* overlay : {"generic", "gke"}) {
+  for (const char* overlay : {"generic", "gke", "gke-gpuscale"}) {
     fs::path dir = kRoot / "deploy/manifests/overlays" / overlay;
     auto built = RunForOutput({kustomize_, "build", dir.string()});
     ASSERT_TRUE(built.ok()) << dir << ": " << built.error().ToString();
