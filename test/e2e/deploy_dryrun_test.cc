@@ -1,7 +1,7 @@
 // Every object the project ships for Kubernetes, as a user would apply it, accepted by a real
 // kube-apiserver: the Helm chart rendered with each values file, the plain manifests' kustomize
 // overlays and the examples, each object POSTed with dryRun=All and strict field validation
-// after the Prometheus Operator's CRDs are installed.
+// after the Prometheus Operator's and cert-manager's CRDs are installed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,6 +39,13 @@ std::string Str(const json::value& v, std::initializer_list<std::string_view> pa
   return cur->is_string() ? std::string(cur->as_string()) : std::string();
 }
 
+// json::parse for CRDs: cert-manager's schemas nest deeper than Boost.JSON's default limit (32).
+json::value ParseDeep(std::string_view text) {
+  json::parse_options options;
+  options.max_depth = 256;
+  return json::parse(text, {}, options);
+}
+
 // One document to submit, with where it came from.
 struct Manifest {
   std::string source;  // "helm values-gke.yaml", a file path, ...
@@ -56,9 +63,11 @@ class DeployDryRunTest : public ::testing::Test {
     auto kustomize = PeerBinary("kustomize");
     ASSERT_TRUE(kustomize.ok()) << kustomize.error().ToString();
     kustomize_ = *kustomize;
-    auto crds = PeerBinary("prometheus-operator-crds");
-    ASSERT_TRUE(crds.ok()) << crds.error().ToString();
-    crd_dir_ = *crds;
+    for (const char* peer : {"prometheus-operator-crds", "cert-manager-crds"}) {
+      auto crds = PeerBinary(peer);
+      ASSERT_TRUE(crds.ok()) << crds.error().ToString();
+      crd_dirs_.push_back(*crds);
+    }
 
     // --allow-privileged as GKE and kubeadm clusters set it (the apiserver's default refuses
     // privileged containers): values-gke-gpuscale.yaml runs a privileged exporter.
@@ -77,15 +86,19 @@ class DeployDryRunTest : public ::testing::Test {
   void Parse(const std::string& yaml, const std::string& source, std::vector<Manifest>& out) {
     auto docs = YamlDocumentsToJson(yaml, source);
     ASSERT_TRUE(docs.ok()) << docs.error().ToString();
-    for (const auto& doc : *docs) out.push_back({source, json::parse(doc)});
+    for (const auto& doc : *docs) out.push_back({source, ParseDeep(doc)});
   }
 
-  // Installs the Prometheus Operator's CRDs (a real create) and waits until they are served.
+  // Installs the CRDs of every folder in crd_dirs_ (a real create) and waits until they are
+  // served.
   void InstallCrds() {
     std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(crd_dir_)) files.push_back(e.path());
+    for (const auto& dir : crd_dirs_) {
+      std::size_t before = files.size();
+      for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+      ASSERT_GT(files.size(), before) << "no CRD files in " << dir;
+    }
     std::sort(files.begin(), files.end());
-    ASSERT_FALSE(files.empty()) << "no CRD files in " << crd_dir_;
     std::vector<std::string> names;
     for (const auto& f : files) {
       std::vector<Manifest> crds;
@@ -102,7 +115,7 @@ class DeployDryRunTest : public ::testing::Test {
           [&] {
             auto r = cp_->Get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name);
             if (!r.ok() || r->status != 200) return false;
-            json::value v = json::parse(r->body);
+            json::value v = ParseDeep(r->body);
             const auto* conds = v.at("status").as_object().if_contains("conditions");
             if (!conds || !conds->is_array()) return false;
             for (const auto& c : conds->as_array()) {
@@ -213,13 +226,16 @@ class DeployDryRunTest : public ::testing::Test {
       EXPECT_TRUE(r->status == 200 || r->status == 201)
           << what << " rejected (HTTP " << r->status << "): " << message;
       ++submitted_;
+      submitted_kinds_.insert(api_version + " " + kind);
     }
   }
 
   std::unique_ptr<ControlPlane> cp_;
-  std::string helm_, kustomize_, crd_dir_;
+  std::string helm_, kustomize_;
+  std::vector<std::string> crd_dirs_;
   std::map<std::string, json::value> discovery_;
   int submitted_ = 0;
+  std::set<std::string> submitted_kinds_;  // "apiVersion kind"
 };
 
 TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
@@ -238,9 +254,10 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
   std::vector<std::vector<std::string>> renders = {{}};
   for (const auto& v : values) renders.push_back({"-f", v.string()});
   // Options no values file sets: a PodMonitor instead of Service + ServiceMonitor, the exporter
-  // without pod labelling (non-root), the user-made serving certificate.
+  // without pod labelling (non-root), the user-made serving certificate, and cert-manager's
+  // Issuer and Certificate (checked against cert-manager's own CRD schemas).
   for (const char* set : {"exporter.podMonitor.enabled=true", "exporter.podResources=false",
-                          "adapter.tls.mode=secret"}) {
+                          "adapter.tls.mode=secret", "adapter.tls.mode=certManager"}) {
     renders.push_back({"--set", set});
   }
   for (const auto& extra : renders) {
@@ -275,6 +292,9 @@ TEST_F(DeployDryRunTest, EveryShippedObjectIsAccepted) {
   std::fprintf(stderr, "dry-run submitted %d objects\n", submitted_);
   // Every render holds at least the adapter, so a silent empty render cannot pass.
   EXPECT_GT(submitted_, 20);
+  // The certManager render reached the server (its kinds exist only with cert-manager's CRDs).
+  EXPECT_TRUE(submitted_kinds_.contains("cert-manager.io/v1 Issuer"));
+  EXPECT_TRUE(submitted_kinds_.contains("cert-manager.io/v1 Certificate"));
 }
 
 }  // namespace
