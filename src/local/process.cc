@@ -79,6 +79,12 @@ core::Result<ChildProcess> ChildProcess::Spawn(const ProcessSpec& spec) {
     ::dup2(devnull, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
+    // Only stdin/stdout/stderr cross exec: Asio opens sockets without SOCK_CLOEXEC, and a child
+    // holding the router's or the metrics API's listening socket would keep its port bound.
+    for (int fd = 3; fd < 4096; ++fd) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
     ::execvpe(argv[0], argv.data(), envp.data());
     int e = errno;
     (void)!::write(err_pipe[1], &e, sizeof e);

@@ -1,11 +1,15 @@
 #include "local/process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace gpuscale::local {
@@ -42,6 +46,24 @@ TEST(ChildProcessTest, RunsWithEnvironmentAndLog) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line, "gpu=3");
+  std::filesystem::remove(log);
+}
+
+TEST(ChildProcessTest, ChildInheritsNoDescriptorsBeyondStandardOnes) {
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);  // no SOCK_CLOEXEC, as Asio opens sockets
+  ASSERT_GE(sock, 0);
+  int fd = ::fcntl(sock, F_DUPFD, 100);  // a number `ls` itself will not use
+  ::close(sock);
+  ASSERT_GE(fd, 100);
+  std::string log = std::filesystem::temp_directory_path() /
+                    ("local_process_fds_" + std::to_string(::getpid()) + ".log");
+  auto p = ChildProcess::Spawn({.argv = {"sh", "-c", "ls /proc/self/fd"}, .log_path = log});
+  ::close(fd);
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(WaitExit(*p), 0);
+  std::ifstream in(log);
+  std::string listing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(listing.find(std::to_string(fd) + "\n"), std::string::npos) << listing;
   std::filesystem::remove(log);
 }
 
