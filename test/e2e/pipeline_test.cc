@@ -406,8 +406,12 @@ class PipelineTest : public ::testing::Test {
         {"--secure-port", std::to_string(stack->adapter_port)},
         {"--tls-cert-file", serving_cert_},
         {"--tls-private-key-file", serving_key_},
-        // Faster than the chart's 1m so new series are found within the test's patience.
+        // Faster than the chart's 1m so new series are found within the test's patience. The
+        // discovery window must still span a scrape: /api/v1/series only returns series with
+        // a sample inside it, and a window shorter than the scrape interval loses them.
         {"--metrics-relist-interval", "5s"},
+        {"--metrics-max-age",
+         fmt::format("{}s", std::chrono::duration_cast<seconds>(2 * interval).count() + 5)},
     };
     stack->adapter_argv = {GpuscaleBinary()};
     const json::value* deployment = chart.Find("Deployment", "adapter");
@@ -1014,11 +1018,13 @@ TEST_F(PipelineTest, SeedGpuHpaScalesUpUnderLoadAndBackDown) {
 // settles where the running requests per pod are at most the target.
 TEST_F(PipelineTest, SeedRunningRequestsHpaSettlesAtTheReplicasTheLoadNeeds) {
   // Answers of one length make the running requests steady: rate x duration.
+  // At 5 requests/s of ~2.2 s each, about 11 run at once: 3 replicas, clear of the edges
+  // where 2 (8 running) or 4 (more than 13) would be right.
   output_len_dist_ = "fixed:200";
   Deploy("values-requests.yaml");
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_EQ(metrics_, std::vector<std::string>{"vllm_num_requests_running"});
-  StartLoad(4.0);
+  StartLoad(5.0);
   ASSERT_TRUE(WaitFor([&] { return SpecReplicas() > 1; }, seconds(150), milliseconds(500)))
       << "replicas never rose above 1 under load";
   // Settled: the same count for three syncs in a row, with the average at or under the
