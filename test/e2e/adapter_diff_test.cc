@@ -104,8 +104,9 @@ std::string Exposition() {
   return out;
 }
 
-// The chart's default rules (templates/_adapter_config.tpl) plus external rules a values file
-// may add: one namespaced through the namespace label, one across namespaces.
+// The chart's default rules for the seed's two metrics (templates/_adapter_config.tpl; its third,
+// the waiting queue, has the running gauge's shape) plus external rules a values file may add:
+// one namespaced through the namespace label, one across namespaces.
 constexpr std::string_view kChartRules = R"(rules:
 - seriesQuery: 'vllm:num_requests_running{namespace!="",pod!=""}'
   resources:

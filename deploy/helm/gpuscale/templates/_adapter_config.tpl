@@ -1,4 +1,5 @@
-{{/* The adapter's rules file (prometheus-adapter format). */}}
+{{/* The adapter's rules file (prometheus-adapter format): the seed's two metrics, corrected,
+and the waiting queue the recommended HPA reads. */}}
 {{- define "gpuscale.adapterConfig" -}}
 {{- $rules := .Values.adapter.rules -}}
 {{- if not $rules -}}
@@ -8,6 +9,9 @@
 {{- $rules = list
   (dict "seriesQuery" "vllm:num_requests_running{namespace!=\"\",pod!=\"\"}" "resources" $podResources
         "name" (dict "matches" "^vllm:num_requests_running$" "as" "vllm_num_requests_running")
+        "metricsQuery" $query)
+  (dict "seriesQuery" "vllm:num_requests_waiting{namespace!=\"\",pod!=\"\"}" "resources" $podResources
+        "name" (dict "matches" "^vllm:num_requests_waiting$" "as" "vllm_num_requests_waiting")
         "metricsQuery" $query)
   (dict "seriesQuery" (printf "%s{namespace!=\"\",pod!=\"\"}" $gpu) "resources" $podResources
         "name" (dict "matches" (printf "^%s$" $gpu) "as" "gpu_utilization_percent")

@@ -54,8 +54,8 @@ securityContext:
 {{- if not (has .Values.adapter.tls.mode $tls) -}}
 {{- fail (printf "adapter.tls.mode: expected one of self-signed, certManager, secret, insecure; found %q" .Values.adapter.tls.mode) -}}
 {{- end -}}
-{{- $strategies := list "none" "gpu" "requests" "combined" -}}
+{{- $strategies := list "none" "gpu" "requests" "combined" "recommended" -}}
 {{- if not (has .Values.hpa.strategy $strategies) -}}
-{{- fail (printf "hpa.strategy: expected one of none, gpu, requests, combined; found %q" .Values.hpa.strategy) -}}
+{{- fail (printf "hpa.strategy: expected one of none, gpu, requests, combined, recommended; found %q" .Values.hpa.strategy) -}}
 {{- end -}}
 {{- end -}}
