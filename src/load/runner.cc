@@ -65,8 +65,10 @@ struct Shared {
 
 // One request in flight: what its callbacks learn before it ends.
 struct Flight {
-  std::shared_ptr<Shared> shared;
   std::size_t index = 0;
+  // Its record: the send fields from Launch, the outcome from Conclude. Copied into the shared
+  // store once, at the end, so completions hold the store's lock only for that move.
+  RequestRecord record;
   bool stream = false;
   SteadyTime sent;
   SteadyTime last_token;
@@ -219,31 +221,36 @@ class Sender : public std::enable_shared_from_this<Sender> {
   // Records and sends one prepared request. `scheduled` is its planned send time.
   void Launch(Prepared p, SteadyTime scheduled, bool closed_loop) {
     auto f = std::make_shared<Flight>();
-    f->shared = shared_;
     f->stream = options_.request.stream;
     f->sent = SteadyClock::now();
+    RequestRecord& r = f->record;
+    r.target = p.target;
+    r.scheduled_s = Seconds((closed_loop ? f->sent : scheduled) - shared_->start);
+    r.sent_s = Seconds(f->sent - shared_->start);
+    r.prompt_tokens = p.prompt_tokens;
+    r.max_tokens = p.max_tokens;
     {
       std::lock_guard lock(shared_->mu);
       if (shared_->closed) return;  // a closed-loop resend racing the end of the run
       f->index = shared_->records.size();
-      RequestRecord& r = shared_->records.emplace_back();
       r.index = static_cast<std::int64_t>(f->index);
-      r.target = p.target;
-      r.scheduled_s = Seconds((closed_loop ? f->sent : scheduled) - shared_->start);
-      r.sent_s = Seconds(f->sent - shared_->start);
-      r.prompt_tokens = p.prompt_tokens;
-      r.max_tokens = p.max_tokens;
+      shared_->records.push_back(r);
       ++shared_->in_flight;
     }
     shared_->sent.fetch_add(1);
     http::AsyncCallbacks cb;
-    cb.on_headers = [f](const http::Response& head) {
-      f->status = head.status;
-      f->got_head = true;
+    // on_done owns the flight; the client calls on_headers and on_data only before on_done and
+    // drops all three together, so the others may hold a plain pointer (no allocation for the
+    // std::function, no reference count).
+    Flight* raw = f.get();
+    cb.on_headers = [raw](const http::Response& head) {
+      raw->status = head.status;
+      raw->got_head = true;
     };
-    if (f->stream) cb.on_data = [f](std::string_view data) { return OnData(*f, data); };
+    if (f->stream) cb.on_data = [raw](std::string_view data) { return OnData(*raw, data); };
     // The sender outlives Run() while late answers arrive after a drain deadline.
-    cb.on_done = [self = shared_from_this(), f, closed_loop](core::Result<http::Response> result) {
+    cb.on_done = [self = shared_from_this(), f = std::move(f),
+                  closed_loop](core::Result<http::Response> result) {
       self->Finish(*f, result, closed_loop);
     };
     client_.Send(targets_[static_cast<std::size_t>(p.target)].url, std::move(p.request),
@@ -260,31 +267,35 @@ class Sender : public std::enable_shared_from_this<Sender> {
 
  private:
   void Finish(Flight& f, core::Result<http::Response>& result, bool closed_loop) {
+    RequestRecord& r = f.record;
+    Conclude(f, result, r);
+    const bool ok = r.ok();
+    const int tokens = r.output_tokens;
+    const bool report = static_cast<bool>(shared_->on_request);
     RequestRecord done;
-    bool report = false;
+    if (report) done = r;
+    bool idle = false;
     {
       std::lock_guard lock(shared_->mu);
       if (!shared_->closed) {
-        RequestRecord& r = shared_->records[f.index];
-        Conclude(f, result, r);
-        (r.ok() ? shared_->succeeded : shared_->failed).fetch_add(1);
-        if (r.ok()) shared_->output_tokens.fetch_add(r.output_tokens);
-        if (shared_->on_request) {
-          done = r;
-          report = true;
-        }
+        shared_->records[f.index] = std::move(r);
+        (ok ? shared_->succeeded : shared_->failed).fetch_add(1);
+        if (ok) shared_->output_tokens.fetch_add(tokens);
       }
+      if (!report) idle = --shared_->in_flight == 0;
     }
     if (report) {
-      std::lock_guard lock(shared_->request_fn_mu);
-      if (!shared_->request_fn_closed) shared_->on_request(done);
-    }
-    // Counted out only after the callback, so a drained run has made every callback.
-    {
+      {
+        std::lock_guard lock(shared_->request_fn_mu);
+        if (!shared_->request_fn_closed) shared_->on_request(done);
+      }
+      // Counted out only after the callback, so a drained run has made every callback.
       std::lock_guard lock(shared_->mu);
-      --shared_->in_flight;
+      idle = --shared_->in_flight == 0;
     }
-    shared_->cv.notify_all();
+    // The sending thread waits only for the end of what is in flight (or for deferred sends,
+    // notified below): waking it on every answer would cost a context switch per request.
+    if (idle) shared_->cv.notify_all();
     if (closed_loop && MayContinue()) {
       // Send the next one from here unless nested inside another completion (a client that
       // fails synchronously would otherwise recurse): then the sending thread does it.
