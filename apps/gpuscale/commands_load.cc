@@ -219,6 +219,7 @@ void RegisterRun(CLI::App& load_app, core::LogOptions& log, CommandSet& commands
     std::string progress = "auto";
     std::string progress_every = "10s";
     int io_threads = 1;
+    bool realtime_sends = false;
     std::string title = "gpuscale load";
   };
   auto f = std::make_shared<Flags>();
@@ -300,6 +301,9 @@ void RegisterRun(CLI::App& load_app, core::LogOptions& log, CommandSet& commands
   sub->add_option("--io-threads", f->io_threads, "HTTP client I/O threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  sub->add_flag("--realtime-sends", f->realtime_sends,
+                "Open loop: send from a real-time (SCHED_FIFO) thread, for sub-millisecond send "
+                "lag on a busy machine; needs root or CAP_SYS_NICE");
 
   commands.Add(sub, [f, sub, &log] {
     if (!SetUpLogging(log)) return 2;
@@ -338,6 +342,7 @@ void RegisterRun(CLI::App& load_app, core::LogOptions& log, CommandSet& commands
       slo = *s;
     }
     o.seed = sub->count("--seed") > 0 ? f->seed : core::Rng::RandomSeed();
+    o.realtime_sends = f->realtime_sends;
     o.concurrency = f->concurrency;
     const bool poisson_gaps = f->arrivals == "poisson";
     core::Rng rng(o.seed);
@@ -446,6 +451,15 @@ void RegisterRun(CLI::App& load_app, core::LogOptions& log, CommandSet& commands
       printer.Done();
       if (!r.ok()) return Fail(cmd, "run", r.error().message);
       result = std::move(*r);
+    }
+    if (f->realtime_sends && f->concurrency == 0) {
+      if (result.realtime_sends) {
+        report.settings.push_back({"send thread", "real-time (SCHED_FIFO)"});
+      } else {
+        std::fprintf(stderr,
+                     "gpuscale load: --realtime-sends: not permitted (needs root or "
+                     "CAP_SYS_NICE); sent at normal priority\n");
+      }
     }
     report.started_unix_s = result.started_unix_s;
     report.targets = result.targets;

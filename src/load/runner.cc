@@ -1,5 +1,8 @@
 #include "load/runner.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -25,6 +28,29 @@ void PreciseWaitUntil(SteadyTime when) {
   while (SteadyClock::now() < when) {
   }
 }
+
+// Puts the calling thread at the lowest SCHED_FIFO priority for the scope's life and restores
+// its policy after; active() false where that is not permitted (or not asked for).
+class RealtimeScope {
+ public:
+  explicit RealtimeScope(bool want) {
+    if (!want || pthread_getschedparam(pthread_self(), &old_policy_, &old_param_) != 0) return;
+    sched_param p{};
+    p.sched_priority = sched_get_priority_min(SCHED_FIFO);
+    active_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+  }
+  ~RealtimeScope() {
+    if (active_) pthread_setschedparam(pthread_self(), old_policy_, &old_param_);
+  }
+  RealtimeScope(const RealtimeScope&) = delete;
+  RealtimeScope& operator=(const RealtimeScope&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  int old_policy_ = SCHED_OTHER;
+  sched_param old_param_{};
+  bool active_ = false;
+};
 
 struct Target {
   http::Url url;
@@ -377,6 +403,8 @@ core::Result<RunResult> Runner::Run(ArrivalProcess* arrivals, const ProgressFn& 
 
   if (arrivals != nullptr) {
     // Open loop: each send at its scheduled time, whatever the answers do.
+    RealtimeScope realtime(options_.realtime_sends);
+    result.realtime_sends = realtime.active();
     std::optional<Arrival> next = arrivals->Next();
     std::int64_t count = 0;
     while (next && count < max_requests && !Stopped()) {
@@ -493,6 +521,7 @@ core::Result<std::vector<SweepPoint>> RunSweep(http::AsyncClient& client, const 
       if (all->targets.empty()) {
         all->targets = r.targets;
         all->started_unix_s = r.started_unix_s;
+        all->realtime_sends = r.realtime_sends;
       }
       for (RequestRecord& rec : r.records) {
         rec.index = static_cast<std::int64_t>(all->records.size());

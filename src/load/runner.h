@@ -57,6 +57,11 @@ struct RunOptions {
   core::Duration drain = core::Duration(-1);
   core::Duration progress_interval = std::chrono::seconds(1);
   std::uint64_t seed = 1;  // prompts and max_tokens draws
+  // Open loop: the sending thread runs at the lowest real-time priority (SCHED_FIFO) while it
+  // sends, where the process may (root or CAP_SYS_NICE). On a busy machine the scheduler wakes
+  // an ordinary thread milliseconds late, and that lateness is the send lag. It takes a whole
+  // core from other work when the rate is more than the thread can keep up with.
+  bool realtime_sends = false;
   // Optional external stop flag (e.g. set by a signal handler), polled like Stop(). Not owned.
   const std::atomic<bool>* stop = nullptr;
 };
@@ -73,6 +78,7 @@ struct RunResult {
   double duration_s = 0;               // start to the last answer (or the drain deadline)
   double started_unix_s = 0;
   std::vector<std::string> targets;  // resolved URLs
+  bool realtime_sends = false;       // the open-loop sends ran at real-time priority
 };
 
 class Runner {
