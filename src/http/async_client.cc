@@ -131,10 +131,11 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
         timer_(strand_),
         url_(url),
         origin_(url.Origin()),
-        request_(std::move(request)),
         callbacks_(std::move(callbacks)),
         deadline_(deadline),
-        id_(shared_->next_id++) {}
+        id_(shared_->next_id++) {
+    BuildRequest(std::move(request));
+  }
 
   std::uint64_t id() const { return id_; }
 
@@ -165,7 +166,6 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
       if (shared_->tls_error) return Finish(*shared_->tls_error);
     }
     ArmTimer(deadline_);
-    BuildRequest();
     conn_ = shared_->TakeIdle<kTls>(origin_);
     if (conn_) {
       reused_ = true;
@@ -193,10 +193,13 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
     }
   }
 
-  void BuildRequest() {
-    auto verb = bhttp::string_to_verb(request_.method);
+  // Serialises into req_ at construction, so the op keeps no copy of the Request: that keeps
+  // it small enough for the allocator's per-thread cache (larger blocks take the arena lock and
+  // consolidate free lists on every request).
+  void BuildRequest(Request request) {
+    auto verb = bhttp::string_to_verb(request.method);
     if (verb == bhttp::verb::unknown) {
-      req_.method_string(request_.method);
+      req_.method_string(request.method);
     } else {
       req_.method(verb);
     }
@@ -210,7 +213,7 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
     req_.set(bhttp::field::user_agent, shared_->options.user_agent);
     // Host and User-Agent replace the defaults; every other field is sent as given, repeated
     // names included (X-Remote-Group carries one group per field).
-    for (const auto& [k, v] : request_.headers.fields()) {
+    for (const auto& [k, v] : request.headers.fields()) {
       if (bhttp::string_to_field(k) == bhttp::field::host ||
           bhttp::string_to_field(k) == bhttp::field::user_agent) {
         req_.set(k, v);
@@ -219,9 +222,9 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
       }
     }
     head_ = verb == bhttp::verb::head;
-    if (!request_.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
+    if (!request.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
         verb == bhttp::verb::patch) {
-      req_.body() = std::move(request_.body);
+      req_.body() = std::move(request.body);
       req_.prepare_payload();
     }
   }
@@ -246,7 +249,7 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
           Bind([self = this->shared_from_this()](beast::error_code ec) { self->OnConnect(ec); }));
       return;
     }
-    resolver_.emplace(strand_);
+    resolver_ = std::make_unique<tcp::resolver>(strand_);
     resolver_->async_resolve(url_.host, std::to_string(url_.port),
                              Bind([self = this->shared_from_this()](
                                       beast::error_code ec, tcp::resolver::results_type results) {
@@ -305,6 +308,7 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
   void OnHead() {
     auto& msg = parser_->get();
     response_.status = static_cast<int>(msg.result_int());
+    response_.headers.Reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& f : msg) {
       response_.headers.Add(std::string(f.name_string()), std::string(f.value()));
     }
@@ -416,12 +420,11 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
   net::steady_timer timer_;
   const Url url_;
   const std::string origin_;
-  Request request_;
   AsyncCallbacks callbacks_;
   const SteadyTime deadline_;
   const std::uint64_t id_;
   std::unique_ptr<Conn<kTls>> conn_;
-  std::optional<tcp::resolver> resolver_;
+  std::unique_ptr<tcp::resolver> resolver_;  // only for host names, which are rare under load
   bhttp::request<bhttp::string_body> req_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   Response response_;

@@ -26,6 +26,7 @@ class Headers {
   void Set(std::string name, std::string value);
   void Add(std::string name, std::string value);
   void Remove(std::string_view name);
+  void Reserve(std::size_t fields) { fields_.reserve(fields); }  // capacity for this many fields
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
 
  private:
