@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -70,9 +71,22 @@ bool NonEmptyString(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() && !v->as_string().empty();
 }
 
-core::Result<json::object> ParseObject(std::string_view text, std::string_view what) {
+// Decoders parse into an Arena on their stack: a response or stream chunk is read once, per
+// request or per token, and the heap allocations of a default-allocated DOM were a visible share
+// of the load generator's CPU.
+class Arena {
+ public:
+  json::storage_ptr storage() { return &resource_; }
+
+ private:
+  unsigned char buffer_[2048];
+  json::monotonic_resource resource_{buffer_, sizeof(buffer_)};
+};
+
+// The object lives in `arena`.
+core::Result<json::object> ParseObject(std::string_view text, std::string_view what, Arena& arena) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = json::parse(text, ec, arena.storage());
   if (ec) {
     return core::DataLoss(std::string(what) + ": invalid JSON (" + ec.message() + ")");
   }
@@ -197,7 +211,8 @@ core::Result<ChunkInfo> DecodeChunk(std::string_view data) {
     info.done = true;
     return info;
   }
-  GPUSCALE_ASSIGN_OR_RETURN(json::object o, ParseObject(data, "stream chunk"));
+  Arena arena;
+  GPUSCALE_ASSIGN_OR_RETURN(json::object o, ParseObject(data, "stream chunk", arena));
   if (const json::value* e = o.if_contains("error")) info.error = ErrorMessage(*e);
   ReadUsage(o, &info.completion_tokens, &info.prompt_tokens);
   if (const json::value* c = o.if_contains("choices"); c && c->is_array()) {
@@ -217,7 +232,8 @@ core::Result<ChunkInfo> DecodeChunk(std::string_view data) {
 
 core::Result<ResponseInfo> DecodeResponse(std::string_view body) {
   ResponseInfo info;
-  GPUSCALE_ASSIGN_OR_RETURN(json::object o, ParseObject(body, "response body"));
+  Arena arena;
+  GPUSCALE_ASSIGN_OR_RETURN(json::object o, ParseObject(body, "response body", arena));
   if (const json::value* e = o.if_contains("error")) info.error = ErrorMessage(*e);
   ReadUsage(o, &info.completion_tokens, &info.prompt_tokens);
   return info;
