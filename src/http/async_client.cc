@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -193,40 +194,77 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
     }
   }
 
-  // Serialises into req_ at construction, so the op keeps no copy of the Request: that keeps
-  // it small enough for the allocator's per-thread cache (larger blocks take the arena lock and
-  // consolidate free lists on every request).
+  // Serialises the request into wire_ at construction, so the op keeps no copy of the Request
+  // (which keeps it small enough for the allocator's per-thread cache) and each write is one
+  // buffer. The usual request (known method, no Host, User-Agent, Content-Length or
+  // Transfer-Encoding of the caller's) is written directly, byte for byte what Beast writes;
+  // anything else goes through a Beast message.
   void BuildRequest(Request request) {
-    auto verb = bhttp::string_to_verb(request.method);
-    if (verb == bhttp::verb::unknown) {
-      req_.method_string(request.method);
-    } else {
-      req_.method(verb);
+    const auto verb = bhttp::string_to_verb(request.method);
+    head_ = verb == bhttp::verb::head;
+    const bool payload = !request.body.empty() || verb == bhttp::verb::post ||
+                         verb == bhttp::verb::put || verb == bhttp::verb::patch;
+    bool direct = verb != bhttp::verb::unknown &&
+                  !(payload && request.body.empty() && verb == bhttp::verb::patch);
+    for (const auto& [k, v] : request.headers.fields()) {
+      switch (bhttp::string_to_field(k)) {
+        case bhttp::field::host:
+        case bhttp::field::user_agent:
+        case bhttp::field::content_length:
+        case bhttp::field::transfer_encoding:
+          direct = false;
+          break;
+        default:
+          break;
+      }
     }
-    req_.target(url_.target);
-    req_.version(11);
     bool default_port =
         (url_.scheme == "http" && url_.port == 80) || (url_.scheme == "https" && url_.port == 443);
     std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     if (!default_port) host += ":" + std::to_string(url_.port);
-    req_.set(bhttp::field::host, host);
-    req_.set(bhttp::field::user_agent, shared_->options.user_agent);
+    if (direct) {
+      const std::string& agent = shared_->options.user_agent;
+      std::size_t size = request.method.size() + url_.target.size() + host.size() + agent.size() +
+                         request.body.size() + 80;
+      for (const auto& [k, v] : request.headers.fields()) size += k.size() + v.size() + 4;
+      wire_.reserve(size);
+      wire_.append(request.method).append(" ").append(url_.target).append(" HTTP/1.1\r\n");
+      wire_.append("Host: ").append(host).append("\r\nUser-Agent: ").append(agent).append("\r\n");
+      for (const auto& [k, v] : request.headers.fields()) {
+        wire_.append(k).append(": ").append(v).append("\r\n");
+      }
+      if (payload) wire_.append("Content-Length: ").append(std::to_string(request.body.size()));
+      wire_.append(payload ? "\r\n\r\n" : "\r\n");
+      wire_.append(request.body);
+      return;
+    }
+    bhttp::request<bhttp::string_body> req;
+    if (verb == bhttp::verb::unknown) {
+      req.method_string(request.method);
+    } else {
+      req.method(verb);
+    }
+    req.target(url_.target);
+    req.version(11);
+    req.set(bhttp::field::host, host);
+    req.set(bhttp::field::user_agent, shared_->options.user_agent);
     // Host and User-Agent replace the defaults; every other field is sent as given, repeated
     // names included (X-Remote-Group carries one group per field).
     for (const auto& [k, v] : request.headers.fields()) {
       if (bhttp::string_to_field(k) == bhttp::field::host ||
           bhttp::string_to_field(k) == bhttp::field::user_agent) {
-        req_.set(k, v);
+        req.set(k, v);
       } else {
-        req_.insert(k, v);
+        req.insert(k, v);
       }
     }
-    head_ = verb == bhttp::verb::head;
-    if (!request.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
-        verb == bhttp::verb::patch) {
-      req_.body() = std::move(request.body);
-      req_.prepare_payload();
+    if (payload) {
+      req.body() = std::move(request.body);
+      req.prepare_payload();
     }
+    std::ostringstream out;
+    out << req;
+    wire_ = std::move(out).str();
   }
 
   void Connect() {
@@ -280,11 +318,11 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
   }
 
   void Write() {
-    bhttp::async_write(conn_->stream, req_,
-                       Bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (ec) return self->Fail(ec, "send to " + self->HostPort());
-                         self->ReadHead();
-                       }));
+    net::async_write(conn_->stream, net::buffer(wire_),
+                     Bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Fail(ec, "send to " + self->HostPort());
+                       self->ReadHead();
+                     }));
   }
 
   void ReadHead() {
@@ -425,7 +463,7 @@ class Op final : public OpBase, public std::enable_shared_from_this<Op<kTls>> {
   const std::uint64_t id_;
   std::unique_ptr<Conn<kTls>> conn_;
   std::unique_ptr<tcp::resolver> resolver_;  // only for host names, which are rare under load
-  bhttp::request<bhttp::string_body> req_;
+  std::string wire_;                         // the serialised request
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   Response response_;
   std::uint64_t timer_gen_ = 0;

@@ -208,5 +208,78 @@ TEST(ClientTest, RetriesAConnectionTheServerClosedWhileIdle) {
   EXPECT_NE(a->headers.Get("X-Remote"), b->headers.Get("X-Remote"));
 }
 
+// The bytes an AsyncClient writes for `req`, read by a raw listener that answers 200.
+std::string CaptureRequest(Request req) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::listen(lfd, 1), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto client = AsyncClient::Create();
+  std::promise<core::Result<Response>> done;
+  AsyncCallbacks cb;
+  cb.on_done = [&](core::Result<Response> r) { done.set_value(std::move(r)); };
+  client->Send(LocalUrl(ntohs(a.sin_port), "/v1/x"), std::move(req), std::move(cb));
+  int fd = ::accept(lfd, nullptr, nullptr);
+  std::string got;
+  char buf[4096];
+  while (true) {
+    std::size_t end = got.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::size_t cl = got.find("Content-Length: ");
+      std::size_t body = cl == std::string::npos ? 0 : std::stoul(got.substr(cl + 16));
+      if (got.size() >= end + 4 + body) break;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  ::send(fd, ok.data(), ok.size(), MSG_NOSIGNAL);
+  EXPECT_TRUE(done.get_future().get().ok());
+  ::close(fd);
+  ::close(lfd);
+  return got;
+}
+
+TEST(AsyncClientTest, WritesTheRequestAsGiven) {
+  Request post;
+  post.method = "POST";
+  post.headers.Add("Content-Type", "application/json");
+  post.headers.Add("X-Remote-Group", "a");
+  post.headers.Add("X-Remote-Group", "b");
+  post.body = R"({"k":1})";
+  std::string got = CaptureRequest(post);
+  std::size_t host = got.find("Host: 127.0.0.1:");
+  ASSERT_NE(host, std::string::npos) << got;
+  std::string port_suffix = got.substr(host + 16, got.find("\r\n", host) - host - 16);
+  EXPECT_EQ(got, "POST /v1/x HTTP/1.1\r\nHost: 127.0.0.1:" + port_suffix +
+                     "\r\nUser-Agent: gpuscale\r\nContent-Type: application/json\r\n"
+                     "X-Remote-Group: a\r\nX-Remote-Group: b\r\nContent-Length: 7\r\n\r\n"
+                     R"({"k":1})");
+
+  Request get;
+  get.headers.Add("Accept", "text/plain");
+  got = CaptureRequest(get);
+  EXPECT_EQ(got.substr(0, 20), "GET /v1/x HTTP/1.1\r\n");
+  EXPECT_NE(got.find("\r\nAccept: text/plain\r\n\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Content-Length"), std::string::npos) << got;
+
+  // A caller's Host and Content-Length replace the client's.
+  Request own;
+  own.method = "PUT";
+  own.headers.Add("host", "example.test");
+  own.headers.Add("Content-Length", "99");
+  own.body = "xy";
+  got = CaptureRequest(own);
+  EXPECT_NE(got.find("\r\nhost: example.test\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Host: 127.0.0.1"), std::string::npos) << got;
+  EXPECT_NE(got.find("Content-Length: 2\r\n\r\nxy"), std::string::npos) << got;
+  EXPECT_EQ(got.find("99"), std::string::npos) << got;
+}
+
 }  // namespace
 }  // namespace gpuscale::http
