@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # gpuscale load against wrk on the same small server, in one run, plus the streaming-concurrency
-# and send-lag figures of DESIGN.md §7. Usage (after building gpuscale and load_bench_server):
+# and send-lag figures of DESIGN.md §7; the send lag twice, at normal priority and with
+# --realtime-sends (which needs root or CAP_SYS_NICE and otherwise falls back).
+# Usage (after building gpuscale and load_bench_server):
 #   bench/load_vs_wrk.sh [BUILD_DIR=build/release] [SECONDS=10] [CONNECTIONS=64] [STREAMS=10000]
 set -euo pipefail
 build=${1:-build/release}
@@ -51,11 +53,16 @@ echo "wrk:           $wrk_rps req/s"
 echo "gpuscale load: $gs_rps req/s ($gs_failed failed)"
 python3 -c "print('ratio gpuscale/wrk: %.2f' % ($gs_rps / $wrk_rps))"
 
-echo "== send lag at 1000 req/s (open loop, constant), ${secs}s"
-"$gpuscale" load run --url "$url" --api completions --no-stream --prompt-tokens 8 --max-tokens 1 \
-  --rate 1000 --duration "${secs}s" --progress off --json "$work/lag.json" >/dev/null
-python3 -c "import json; s=json.load(open('$work/lag.json'))['summary']; l=s['send_lag_s']
-print('sent %d, succeeded %d; send lag p50 %.3f ms, p99 %.3f ms, max %.3f ms' % (s['requests'], s['succeeded'], l['p50']*1e3, l['p99']*1e3, l['max']*1e3))"
+for mode in normal realtime; do
+  extra=()
+  [ "$mode" = realtime ] && extra=(--realtime-sends)
+  echo "== send lag at 1000 req/s (open loop, constant), ${secs}s, send thread: $mode"
+  "$gpuscale" load run --url "$url" --api completions --no-stream --prompt-tokens 8 --max-tokens 1 \
+    --rate 1000 --duration "${secs}s" --progress off "${extra[@]}" --json "$work/lag.json" >/dev/null
+  python3 -c "import json; r=json.load(open('$work/lag.json')); s=r['summary']; l=s['send_lag_s']
+rt=r.get('settings', {}).get('send thread', 'normal priority')
+print('sent %d, succeeded %d; send lag p50 %.3f ms, p99 %.3f ms, max %.3f ms (%s)' % (s['requests'], s['succeeded'], l['p50']*1e3, l['p99']*1e3, l['max']*1e3, rt))"
+done
 
 echo "== streaming concurrency: $streams streams of 20 tokens 100 ms apart, 2 server threads"
 kill "${pids[0]}"; pids=()
