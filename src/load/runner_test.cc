@@ -3,6 +3,7 @@
 #include "load/runner.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <atomic>
 #include <mutex>
@@ -76,6 +77,34 @@ TEST(RunnerTest, ConstantRateSendsOnScheduleAndServerSeesTheSpacing) {
   double span = std::chrono::duration<double>(seen.times.back() - seen.times.front()).count();
   EXPECT_NEAR(span, 0.95, 0.03);
   EXPECT_NE(seen.bodies[0].find("\"messages\":[{\"role\":\"user\""), std::string::npos);
+}
+
+TEST(RunnerTest, RealtimeSendsRestoreTheThreadsPolicy) {
+  auto server =
+      Serve([&](http::Request, http::Reply reply) { reply(http::Response::Json(200, kOkJson)); });
+  auto client = http::AsyncClient::Create();
+  core::SystemClock clock;
+  RunOptions o;
+  o.request.targets = {Base(*server)};
+  o.request.stream = false;
+  o.duration = 200ms;
+  o.realtime_sends = true;
+  int policy_before = sched_getscheduler(0);
+  Runner runner(*client, clock, o);
+  auto arrivals = MakeConstantArrivals(50);
+  auto r = runner.Run(arrivals.get());
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  // Permitted or not (root or CAP_SYS_NICE), the run is the same and the thread is as before.
+  EXPECT_EQ(r->records.size(), 10u);
+  EXPECT_EQ(Summarize(r->records, {}, r->duration_s).succeeded, 10u);
+  EXPECT_EQ(sched_getscheduler(0), policy_before);
+
+  o.realtime_sends = false;
+  Runner plain(*client, clock, o);
+  auto again = MakeConstantArrivals(50);
+  auto r2 = plain.Run(again.get());
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->realtime_sends);
 }
 
 TEST(RunnerTest, StreamingTimingsMatchTheServersPacing) {
