@@ -239,6 +239,17 @@ int Run(int argc, char** argv) {
   }
   FakePrometheus& prometheus = **fake;
   AggregatorClient client(cp.certs());
+  // One adapter of `c`'s kind over the rules file `rules` (in the work directory).
+  auto start = [&](const Config& c, const std::string& rules, const std::string& relist) {
+    return AdapterProcess::Start(c.kind,
+                                 {.config_file = dir + "/" + rules,
+                                  .prometheus_url = prometheus.url(),
+                                  .kubeconfig = cp.admin_kubeconfig(),
+                                  .work_dir = dir,
+                                  .relist_interval = relist,
+                                  .extra_args = c.args},
+                                 client);
+  };
 
   const std::vector<Config> configs = {
       {AdapterKind::kGpuscale, "gpuscale", {}},
@@ -263,14 +274,7 @@ int Run(int argc, char** argv) {
         "\n| adapter | pods | req/s | p50 ms | p99 ms | CPU ms/req | errors | RSS MiB |\n"
         "|---|---|---|---|---|---|---|---|\n");
     for (const Config& c : configs) {
-      auto a = AdapterProcess::Start(c.kind,
-                                     {.config_file = dir + "/chart-rules.yaml",
-                                      .prometheus_url = prometheus.url(),
-                                      .kubeconfig = cp.admin_kubeconfig(),
-                                      .work_dir = dir,
-                                      .relist_interval = "30s",
-                                      .extra_args = c.args},
-                                     client);
+      auto a = start(c, "chart-rules.yaml", "30s");
       if (!a.ok()) {
         std::cerr << a.error().ToString() << "\n";
         return 1;
@@ -327,14 +331,7 @@ int Run(int argc, char** argv) {
       const Config& c = configs[ci];
       const int calls_before = prometheus.series_calls();
       const auto t0 = Clock::now();
-      auto a = AdapterProcess::Start(c.kind,
-                                     {.config_file = dir + "/helm-rules.yaml",
-                                      .prometheus_url = prometheus.url(),
-                                      .kubeconfig = cp.admin_kubeconfig(),
-                                      .work_dir = dir,
-                                      .relist_interval = "10m",
-                                      .extra_args = c.args},
-                                     client);
+      auto a = start(c, "helm-rules.yaml", "10m");
       if (!a.ok()) {
         std::cerr << a.error().ToString() << "\n";
         return 1;
