@@ -1,6 +1,7 @@
 #include "core/clock.h"
 
 #include "core/result.h"
+#include "core/sched.h"
 
 namespace gpuscale::core {
 
@@ -109,6 +110,9 @@ bool ThreadScheduler::Cancel(TaskId id) {
 }
 
 void ThreadScheduler::Run() {
+  // Tasks are due at given times and are short: a short slice lets this thread preempt busy
+  // I/O threads when it wakes instead of waiting out their slices.
+  RequestShortTimeSlice(std::chrono::microseconds(100));
   std::unique_lock lock(mu_);
   while (!stopping_) {
     if (queue_.empty()) {
