@@ -75,6 +75,22 @@ class Stream {
   virtual std::size_t pending_bytes() const = 0;
 };
 
+// Within its scope on the constructing thread, the flushes that Stream::Write and Close ask for
+// are collected and handed to the I/O threads together when the scope ends: one wake-up and one
+// queue operation for a burst of writes to many streams (a model step's tokens) instead of one
+// per write, so the writing thread spends its time writing. Scopes nest; the outermost hands
+// over. Destroy it on the thread that made it.
+class StreamWriteBatch {
+ public:
+  StreamWriteBatch();
+  ~StreamWriteBatch();
+  StreamWriteBatch(const StreamWriteBatch&) = delete;
+  StreamWriteBatch& operator=(const StreamWriteBatch&) = delete;
+
+ private:
+  bool outermost_ = false;
+};
+
 struct Response {
   int status = 200;
   Headers headers;

@@ -86,7 +86,14 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   virtual void ForceClose() = 0;
   // Asks the strand to write what a stream has queued. Any thread.
   virtual void ScheduleFlush() = 0;
+  // The same from an I/O thread of this connection's server: runs the write at once unless the
+  // strand is busy elsewhere.
+  virtual void DispatchFlush() = 0;
+  virtual Shared& shared() = 0;
 };
+
+// The sessions whose flushes the current thread's StreamWriteBatch holds back, if one is open.
+thread_local std::vector<std::shared_ptr<SessionBase>>* batched_flushes = nullptr;
 
 // The application's side of a streamed body. Thread-safe; the connection takes queued bytes on
 // its strand.
@@ -174,7 +181,13 @@ class StreamImpl final : public Stream {
 
  private:
   void Poke() {
-    if (auto s = session_.lock()) s->ScheduleFlush();
+    if (auto s = session_.lock()) {
+      if (batched_flushes != nullptr) {
+        batched_flushes->push_back(std::move(s));
+      } else {
+        s->ScheduleFlush();
+      }
+    }
   }
 
   const std::weak_ptr<SessionBase> session_;
@@ -186,6 +199,34 @@ class StreamImpl final : public Stream {
   bool flush_posted_ = false;
   std::vector<std::function<void()>> on_cancel_;
 };
+
+}  // namespace
+
+StreamWriteBatch::StreamWriteBatch() {
+  if (batched_flushes != nullptr) return;
+  batched_flushes = new std::vector<std::shared_ptr<SessionBase>>();
+  outermost_ = true;
+}
+
+StreamWriteBatch::~StreamWriteBatch() {
+  if (!outermost_) return;
+  std::unique_ptr<std::vector<std::shared_ptr<SessionBase>>> sessions(batched_flushes);
+  batched_flushes = nullptr;
+  // One handler per server (a batch almost always holds one) flushes its sessions in order.
+  while (!sessions->empty()) {
+    Shared& server = sessions->front()->shared();
+    std::vector<std::shared_ptr<SessionBase>> mine;
+    std::vector<std::shared_ptr<SessionBase>> rest;
+    for (auto& s : *sessions) (&s->shared() == &server ? mine : rest).push_back(std::move(s));
+    sessions->swap(rest);
+    if (server.stopped) continue;
+    net::post(server.ioc, [mine = std::move(mine)] {
+      for (const auto& s : mine) s->DispatchFlush();
+    });
+  }
+}
+
+namespace {
 
 std::string EndpointString(const tcp::endpoint& ep) {
   auto a = ep.address();
@@ -235,6 +276,10 @@ class Session final : public SessionBase {
     if (shared_->stopped) return;
     net::post(stream_.get_executor(), [this, self = shared_from_this()] { DoFlush(); });
   }
+  void DispatchFlush() override {
+    net::dispatch(stream_.get_executor(), [this, self = shared_from_this()] { DoFlush(); });
+  }
+  Shared& shared() override { return *shared_; }
 
  private:
   StreamType MakeStream(tcp::socket socket) {

@@ -259,6 +259,49 @@ TEST(ServerTest, StreamWritesAfterCloseFailAndBodyIsChunked) {
   EXPECT_EQ(res->headers.Get("Transfer-Encoding"), "chunked");
 }
 
+TEST(ServerTest, StreamWriteBatchHoldsFlushesUntilItEnds) {
+  std::mutex mu;
+  std::vector<std::shared_ptr<Stream>> streams;
+  auto server = StartOrDie({.io_threads = 2}, Sync([&](const Request&) {
+                             return Response::EventStream([&](std::shared_ptr<Stream> s) {
+                               std::lock_guard lock(mu);
+                               streams.push_back(std::move(s));
+                             });
+                           }));
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < 3; ++i) {
+    conns.push_back(std::make_unique<RawConn>(server->port()));
+    ASSERT_TRUE(conns.back()->Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // The head arrives before the stream is handed over.
+    EXPECT_NE(conns.back()->ReadUntil("\r\n\r\n").find("200 OK"), std::string::npos);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return streams.size() == 3;
+  }));
+  {
+    StreamWriteBatch outer;
+    {
+      StreamWriteBatch inner;  // nested: the outer scope hands over
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(streams[i]->Write(SseEvent("one")));
+    }
+    EXPECT_TRUE(streams[0]->Write(SseEvent("two")));
+    streams[2]->Close();
+    for (auto& c : conns) {
+      EXPECT_EQ(c->ReadUntil("data:", nullptr, 200ms), "") << "written before the batch ended";
+    }
+  }
+  EXPECT_NE(conns[0]->ReadUntil("data: two\n\n").find("data: one\n\n"), std::string::npos);
+  EXPECT_NE(conns[1]->ReadUntil("data: one\n\n").find("data: one"), std::string::npos);
+  bool closed = false;
+  std::string last = conns[2]->ReadUntil("0\r\n\r\n", &closed);
+  EXPECT_NE(last.find("data: one\n\n"), std::string::npos) << last;
+  EXPECT_NE(last.find("0\r\n\r\n"), std::string::npos) << last;
+  // Without a batch, a write goes out at once.
+  EXPECT_TRUE(streams[1]->Write(SseEvent("three")));
+  EXPECT_NE(conns[1]->ReadUntil("data: three\n\n").find("three"), std::string::npos);
+}
+
 TEST(ServerTest, GracefulStopFinishesSlowRequestAndCancelsStreamAfterGrace) {
   std::mutex mu;
   std::optional<Reply> slow_reply;
