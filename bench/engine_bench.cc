@@ -189,6 +189,8 @@ void BM_ConcurrentStreams(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ConcurrentStreams)
+    ->Arg(32)
+    ->Arg(256)
     ->Arg(1000)
     ->Arg(5000)
     ->UseManualTime()

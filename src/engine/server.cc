@@ -75,6 +75,10 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
   bool draining = false;
   core::Scheduler::TaskId step_task = 0;
   const StepResult* last_result = nullptr;  // the engine's buffer, valid until the next Step
+  // The SSE bytes of each token of the running step, encoded while the step's time passes so
+  // that its end only hands them over (prepared[i] belongs to last_result->tokens[i]; empty for
+  // non-streaming requests).
+  std::vector<std::string> prepared;
   std::optional<gpu::emu::CountersMapping> gpu;
   std::vector<std::uint32_t> lateness;
   std::uint64_t lateness_count = 0;
@@ -112,6 +116,7 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
       step_scheduled = false;
       return;
     }
+    Prepare(r);
     std::weak_ptr<Core> weak = weak_from_this();
     step_task = scheduler.ScheduleAt(r.end(), [weak] {
       if (auto c = weak.lock()) {
@@ -128,7 +133,11 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
     }
     // The result of the last Step call stays valid until the next one, below.
     const StepResult& r = *last_result;
-    Deliver(r);
+    {
+      // The step's tokens reach the I/O threads in one hand-over when the loop is done.
+      http::StreamWriteBatch batch;
+      Deliver(r);
+    }
     if (gpu) {
       gpu::emu::Counters* c = gpu->get();
       auto ns = static_cast<double>(r.duration.count());
@@ -162,42 +171,71 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
     }
   }
 
+  // The SSE bytes of a streaming request's next token (the one after a.emitted).
+  static std::string EncodeNextToken(const Active& a, bool first) {
+    const int emitted = a.emitted + 1;
+    std::string_view piece = TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
+    bool last = emitted >= a.output_tokens;
+    std::string_view reason = last ? FinishReasonName(a.reason) : std::string_view();
+    Usage usage{a.prompt_tokens, emitted};
+    std::string bytes;
+    std::string first_text;
+    if (first) {
+      if (a.head.kind == ApiKind::kChat) {
+        AppendSseData(EncodeChunk(a.head, "", "", true, a.continuous_usage ? &usage : nullptr),
+                      &bytes);
+      } else if (!a.echo.empty()) {
+        first_text = a.echo;
+      }
+    }
+    first_text += piece;
+    AppendSseData(
+        EncodeChunk(a.head, first_text, reason, false, a.continuous_usage ? &usage : nullptr),
+        &bytes);
+    if (last) {
+      if (a.include_usage) AppendSseData(EncodeUsageChunk(a.head, usage), &bytes);
+      AppendSseData("[DONE]", &bytes);
+    }
+    return bytes;
+  }
+
+  // Encodes the step's streamed tokens ahead of its end. A request has at most one token per
+  // step and only Deliver advances `emitted`, so the bytes stay right until then; a request
+  // cancelled meanwhile just leaves its bytes unused.
+  void Prepare(const StepResult& r) {
+    prepared.resize(r.tokens.size());
+    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
+      prepared[i].clear();
+      auto it = active.find(r.tokens[i].id);
+      if (it != active.end() && it->second.stream) {
+        prepared[i] = EncodeNextToken(it->second, r.tokens[i].first);
+      }
+    }
+  }
+
   void Deliver(const StepResult& r) {
     Timestamp planned = r.end();
-    for (const TokenEvent& t : r.tokens) {
+    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
+      const TokenEvent& t = r.tokens[i];
       auto it = active.find(t.id);
       if (it == active.end()) continue;  // cancelled during the step
       Active& a = it->second;
-      std::string_view piece = TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
-      ++a.emitted;
-      bool last = a.emitted >= a.output_tokens;
-      std::string_view reason = last ? FinishReasonName(a.reason) : std::string_view();
-      Usage usage{a.prompt_tokens, a.emitted};
       if (a.stream) {
-        std::string bytes;
-        std::string first_text;
-        if (t.first) {
-          if (a.head.kind == ApiKind::kChat) {
-            AppendSseData(EncodeChunk(a.head, "", "", true, a.continuous_usage ? &usage : nullptr),
-                          &bytes);
-          } else if (!a.echo.empty()) {
-            first_text = a.echo;
-          }
-        }
-        first_text += piece;
-        AppendSseData(
-            EncodeChunk(a.head, first_text, reason, false, a.continuous_usage ? &usage : nullptr),
-            &bytes);
-        if (last) {
-          if (a.include_usage) AppendSseData(EncodeUsageChunk(a.head, usage), &bytes);
-          AppendSseData("[DONE]", &bytes);
-        }
+        std::string bytes = i < prepared.size() && !prepared[i].empty()
+                                ? std::move(prepared[i])
+                                : EncodeNextToken(a, t.first);
+        ++a.emitted;
         Emit(a, std::move(bytes));
       } else {
         if (t.first) a.text += a.echo;
-        a.text += piece;
-        if (last) Emit(a, EncodeResponse(a.head, a.text, reason, usage));
+        a.text += TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
+        ++a.emitted;
+        if (a.emitted >= a.output_tokens) {
+          Usage usage{a.prompt_tokens, a.emitted};
+          Emit(a, EncodeResponse(a.head, a.text, FinishReasonName(a.reason), usage));
+        }
       }
+      const bool last = a.emitted >= a.output_tokens;
       RecordLateness(Now() - planned);
       if (last) {
         a.done = true;
