@@ -57,6 +57,19 @@ struct Config {
 
 std::string PodName(int i) { return fmt::format("vllm-gemma-deployment-7d9c5b8f6-{:05d}", i); }
 
+// Resident set of `pid` in MiB: anonymous and file-backed (Rss - Anonymous: the binary, its
+// libraries and other mapped files), from smaps_rollup.
+std::pair<double, double> RssSplit(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/smaps_rollup", pid));
+  std::string line;
+  double rss = 0, anon = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("Rss:", 0) == 0) rss = std::stod(line.substr(4)) / 1024;
+    if (line.rfind("Anonymous:", 0) == 0) anon = std::stod(line.substr(10)) / 1024;
+  }
+  return {anon, rss - anon};
+}
+
 // Resident set of `pid` in MiB: current (VmRSS) and peak (VmHWM).
 std::pair<double, double> Rss(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
@@ -186,12 +199,17 @@ int Run(int argc, char** argv) {
   std::vector<int> sizes = {10, 100, 1000};
   std::vector<int> series_counts = {10000, 100000};
   std::string work_dir;
+  std::string only;
+  std::string adapter;
   CLI::App app("gpuscale adapter beside prometheus-adapter");
   app.add_option("--concurrency", concurrency, "Callers at once for the Pods query");
   app.add_option("--seconds", seconds_per_run, "Seconds of load per adapter and size");
   app.add_option("--pods", sizes, "Pod counts for the Pods query");
   app.add_option("--series", series_counts, "Series counts for discovery");
   app.add_option("--work-dir", work_dir, "Where logs go (default: a temporary directory)");
+  app.add_option("--only", only, "Run only one part")->check(CLI::IsMember({"query", "discovery"}));
+  app.add_option("--adapter", adapter, "Run only this adapter")
+      ->check(CLI::IsMember({"gpuscale", "prometheus-adapter"}));
   CLI11_PARSE(app, argc, argv);
   const milliseconds duration(static_cast<long>(seconds_per_run * 1000));
 
@@ -259,8 +277,10 @@ int Run(int argc, char** argv) {
        {"--client-qps=1000", "--client-burst=2000"}},
   };
 
+  auto skip = [&](const Config& c) { return !adapter.empty() && adapter != AdapterName(c.kind); };
+
   // ---- the HPA's Pods query --------------------------------------------------------------
-  {
+  if (only != "discovery") {
     std::string series;
     for (int i = 0; i < kPods; ++i) {
       if (!series.empty()) series += ',';
@@ -274,6 +294,7 @@ int Run(int argc, char** argv) {
         "\n| adapter | pods | req/s | p50 ms | p99 ms | CPU ms/req | errors | RSS MiB |\n"
         "|---|---|---|---|---|---|---|---|\n");
     for (const Config& c : configs) {
+      if (skip(c)) continue;
       auto a = start(c, "chart-rules.yaml", "30s");
       if (!a.ok()) {
         std::cerr << a.error().ToString() << "\n";
@@ -314,9 +335,10 @@ int Run(int argc, char** argv) {
   }
 
   // ---- discovery ---------------------------------------------------------------------------
+  if (only == "query") series_counts.clear();
   std::printf(
-      "\n| adapter | series | time to list s | RSS MiB | peak RSS MiB | series calls |\n"
-      "|---|---|---|---|---|---|\n");
+      "\n| adapter | series | time to list s | RSS MiB | peak RSS MiB | anon / file MiB | series "
+      "calls |\n|---|---|---|---|---|---|---|\n");
   const std::string helm_rules =
       ReadFile(std::string(GPUSCALE_SOURCE_DIR) + "/src/adapter/testdata/helm-default-rules.yaml");
   std::ofstream(dir + "/helm-rules.yaml") << helm_rules;
@@ -329,6 +351,7 @@ int Run(int argc, char** argv) {
     // the third configuration only repeats prometheus-adapter here.
     for (std::size_t ci = 0; ci < 2; ++ci) {
       const Config& c = configs[ci];
+      if (skip(c)) continue;
       const int calls_before = prometheus.series_calls();
       const auto t0 = Clock::now();
       auto a = start(c, "helm-rules.yaml", "10m");
@@ -349,9 +372,10 @@ int Run(int argc, char** argv) {
       // Let allocations made while listing settle before reading the resident set.
       std::this_thread::sleep_for(seconds(2));
       auto [rss, hwm] = Rss((*a)->process().pid());
-      std::printf("| %s | %d | %s | %.1f | %.1f | %d |\n", c.label.c_str(), n,
+      auto [anon, file] = RssSplit((*a)->process().pid());
+      std::printf("| %s | %d | %s | %.1f | %.1f | %.1f / %.1f | %d |\n", c.label.c_str(), n,
                   listed ? fmt::format("{:.2f}", took).c_str() : "not listed in 300 s", rss, hwm,
-                  prometheus.series_calls() - calls_before);
+                  anon, file, prometheus.series_calls() - calls_before);
       std::fflush(stdout);
     }
   }
