@@ -60,8 +60,23 @@ void PromTextOne(std::string_view data) {
 
 void PromJsonOne(std::string_view data) {
   CheckError(prom::DecodeQueryResponse(data), data);
-  CheckError(prom::DecodeSeriesResponse(data), data);
+  auto whole = prom::DecodeSeriesResponse(data);
+  CheckError(whole, data);
   CheckError(prom::DecodeLabelsResponse(data), data);
+  // The streaming series decoder must not depend on where the answer is cut.
+  std::vector<prom::Labels> series;
+  prom::SeriesDecoder decoder([&series](prom::Labels& l) { series.push_back(std::move(l)); });
+  const std::size_t cut = data.empty() ? 0 : static_cast<unsigned char>(data[0]) % data.size();
+  decoder.Feed(data.substr(0, cut));
+  decoder.Feed(data.substr(cut));
+  auto warnings = decoder.Finish();
+  if (whole.ok() != warnings.ok()) Fail("series decoded in two pieces differ in success", data);
+  if (!whole.ok() && whole.error() != warnings.error()) {
+    Fail("series decoded in two pieces fail differently", data);
+  }
+  if (whole.ok() && (whole->series != series || whole->warnings != *warnings)) {
+    Fail("series decoded in two pieces differ", data);
+  }
 }
 
 }  // namespace gpuscale::fuzz

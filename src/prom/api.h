@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,34 @@ struct LabelNames {
 core::Result<QueryResult> DecodeQueryResponse(std::string_view json);
 core::Result<SeriesSet> DecodeSeriesResponse(std::string_view json);
 core::Result<LabelNames> DecodeLabelsResponse(std::string_view json);
+
+// Decodes a /api/v1/series answer fed in pieces as it arrives, handing each series to a callback
+// as soon as its label set is complete, so memory follows one series rather than the answer
+// (100k series are tens of MB as text and more as a JSON tree). Results and errors are
+// DecodeSeriesResponse's, except that a repeated "status" or "data" key is a kDataLoss error
+// (series already handed over cannot be taken back). Series that arrive before "status"
+// (Prometheus writes it first) are held until it does; those of an error answer are dropped.
+// When Finish fails, the series handed over came from a bad answer: drop them. Not thread-safe.
+class SeriesDecoder {
+ public:
+  // Called with each series' labels in answer order (duplicate names: the last value, in the
+  // first one's place); it may move from them.
+  using OnSeries = std::function<void(Labels& labels)>;
+  explicit SeriesDecoder(OnSeries on_series);
+  ~SeriesDecoder();
+  SeriesDecoder(const SeriesDecoder&) = delete;
+  SeriesDecoder& operator=(const SeriesDecoder&) = delete;
+
+  // The next piece of the answer. False once the JSON is malformed (Finish says how); what is
+  // fed after that is ignored.
+  bool Feed(std::string_view piece);
+  // The end of the answer: its warnings, or the error. Call once.
+  core::Result<std::vector<std::string>> Finish();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 struct ApiClientOptions {
   // Prometheus's base URL with any path prefix ("http://prometheus:9090/prom"). A query string

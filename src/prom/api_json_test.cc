@@ -136,6 +136,191 @@ TEST(DecodeSeriesResponseTest, DecodesLabelSets) {
             (core::Error{core::Code::kDataLoss, "data: expected an array, found an object"}));
 }
 
+// Renders a decoded answer (series, warnings) or its error as one line.
+std::string Describe(const std::vector<Labels>& series,
+                     const core::Result<std::vector<std::string>>& warnings) {
+  if (!warnings.ok()) {
+    return "error " + std::string(core::CodeName(warnings.error().code)) + ": " +
+           warnings.error().message;
+  }
+  std::string out = "ok";
+  for (const Labels& labels : series) {
+    out += " {";
+    for (const Label& l : labels) out += l.name + "=" + l.value + ";";
+    out += "}";
+  }
+  for (const std::string& w : *warnings) out += " warning " + w;
+  return out;
+}
+
+std::string Describe(const core::Result<SeriesSet>& r) {
+  if (!r.ok()) return Describe({}, r.error());
+  return Describe(r->series, r->warnings);
+}
+
+// Feeds `pieces` to a SeriesDecoder; what it handed over and its result, as Describe writes it.
+std::string DecodeInPieces(const std::vector<std::string_view>& pieces) {
+  std::vector<Labels> series;
+  SeriesDecoder decoder([&series](Labels& labels) { series.push_back(std::move(labels)); });
+  for (std::string_view piece : pieces) decoder.Feed(piece);
+  return Describe(series, decoder.Finish());
+}
+
+// Answers and what the decoders make of them (DecodeSeriesResponse's results before it was
+// built on SeriesDecoder, when it parsed the whole answer into a JSON tree first).
+struct SeriesCase {
+  std::string json;
+  std::string expected;
+};
+const std::vector<SeriesCase>& SeriesCases() {
+  static const auto* cases = new std::vector<SeriesCase>{
+      {R"({"status":"success","data":[{"__name__":"up","job":"a"},{"b":"c"}],"warnings":["w1","w2"]})",
+       "ok {__name__=up;job=a;} {b=c;} warning w1 warning w2"},
+      {R"({"status":"success","data":null})", "ok"},
+      {R"({"status":"success","data":[]})", "ok"},
+      {R"({"status":"success","data":{}})",
+       "error DATA_LOSS: data: expected an array, found an object"},
+      {R"({"status":"success","data":[{"a":"b"},["x"]]})",
+       "error DATA_LOSS: data[1]: expected an object of label names to values, found an array"},
+      {R"({"status":"success","data":[{"a":"b"},{"c":1}]})",
+       "error DATA_LOSS: data[1].c: expected a string, found a number"},
+      {R"({"status":"success","data":[{"a":{"x":[1]}}]})",
+       "error DATA_LOSS: data[0].a: expected a string, found an object"},
+      {R"({"status":"success","data":[{"a":"b","c":null,"d":true}]})",
+       "error DATA_LOSS: data[0].c: expected a string, found null"},
+      {R"({"status":"error","errorType":"bad_data","error":"parse error"})",
+       "error INVALID_ARGUMENT: bad_data: parse error"},
+      {R"({"status":"error","errorType":"execution","error":"x"})",
+       "error INVALID_ARGUMENT: execution: x"},
+      {R"({"status":"error","errorType":"timeout","error":"x"})",
+       "error DEADLINE_EXCEEDED: timeout: x"},
+      {R"({"status":"error","errorType":"canceled","error":"x"})", "error CANCELLED: canceled: x"},
+      {R"({"status":"error","errorType":"unavailable","error":"x"})",
+       "error UNAVAILABLE: unavailable: x"},
+      {R"({"status":"error","errorType":"not_found","error":"x"})",
+       "error NOT_FOUND: not_found: x"},
+      {R"({"status":"error","errorType":"internal","error":"x"})", "error INTERNAL: internal: x"},
+      {R"({"status":"error"})", "error INTERNAL: unknown: "},
+      {R"({"status":"error","errorType":5,"error":["x"],"data":7})", "error INTERNAL: unknown: "},
+      {R"({"status":"weird","data":[]})",
+       "error DATA_LOSS: status: expected \"success\" or \"error\", found \"weird\""},
+      {R"({"data":[]})", "error DATA_LOSS: status: missing"},
+      {R"({"status":1,"data":[]})", "error DATA_LOSS: status: expected a string, found a number"},
+      {R"({"status":{"a":"b"},"data":[]})",
+       "error DATA_LOSS: status: expected a string, found an object"},
+      {R"({"status":"success"})", "error DATA_LOSS: data: missing"},
+      {R"({"status":"success","data":[],"warnings":"w"})",
+       "error DATA_LOSS: warnings: expected an array, found a string"},
+      {R"({"status":"success","data":[],"warnings":["a",2,{}]})",
+       "error DATA_LOSS: warnings[1]: expected a string, found a number"},
+      {R"({"status":"success","data":[],"warnings":null})", "ok"},
+      {R"({"status":"success","data":[1],"warnings":[3]})",
+       "error DATA_LOSS: warnings[0]: expected a string, found a number"},
+      {R"([])", "error DATA_LOSS: response: expected an object, found an array"},
+      {R"("x")", "error DATA_LOSS: response: expected an object, found a string"},
+      {R"(12)", "error DATA_LOSS: response: expected an object, found a number"},
+      {R"()", "error DATA_LOSS: malformed JSON: incomplete JSON"},
+      {R"(   )", "error DATA_LOSS: malformed JSON: incomplete JSON"},
+      {R"({"status":"success","data":[{"a":"b"})",
+       "error DATA_LOSS: malformed JSON: incomplete JSON"},
+      {R"({"status":"success","data":[]} x)", "error DATA_LOSS: malformed JSON: extra data"},
+      {R"({"status":"success","data":[]}{})", "error DATA_LOSS: malformed JSON: extra data"},
+      {"{\"status\":\"success\",\"data\":[]}  \n", "ok"},
+      {R"({"data":[{"a":"b"},{"c":"d"}],"status":"success"})", "ok {a=b;} {c=d;}"},
+      {R"({"data":[{"a":"b"},3],"status":"error","errorType":"execution","error":"e"})",
+       "error INVALID_ARGUMENT: execution: e"},
+      {R"({"data":[{"a":"b"},3],"status":"success"})",
+       "error DATA_LOSS: data[1]: expected an object of label names to values, found a number"},
+      {R"({"status":"success","data":[{"a":"1","b":"3","a":"2"}]})", "ok {a=2;b=3;}"},
+      {R"({"status":"success","data":[{"a":1,"a":"2"}]})", "ok {a=2;}"},
+      {R"({"status":"success","data":[{"a":"2","a":1}]})",
+       "error DATA_LOSS: data[0].a: expected a string, found a number"},
+      {R"({"status":"success","data":[{"a":"b"}],"extra":{"x":[1,2,{"y":null}]},"infos":["i"]})",
+       "ok {a=b;}"},
+      {R"({"status":"success","data":[{}]})", "ok {}"},
+      {R"({"status":"success","data":[{"a\"b\\u00e9":"c\nd\u2603"}]})", "ok {a\"b\\u00e9=c\nd☃;}"},
+      {"{\"status\":\"success\",\"data\":[{\"a\":\"\xff\"}]}",
+       "error DATA_LOSS: malformed JSON: syntax error"},
+      {R"({"status":"success","data":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})",
+       "error DATA_LOSS: malformed JSON: too deep"},
+      {R"({"status":"success","data":[{"a":"b",}]})",
+       "error DATA_LOSS: malformed JSON: syntax error"},
+      {R"({"status":"success","warnings":["w"],"data":[{"a":"b"}],"warnings":["v"]})",
+       "ok {a=b;} warning v"},
+      {R"({"status":"success","errorType":"x","error":"y","data":[{"a":"b"}]})", "ok {a=b;}"},
+  };
+  return *cases;
+}
+
+TEST(SeriesDecoderTest, WholeAnswersDecodeAsBefore) {
+  for (const SeriesCase& c : SeriesCases()) {
+    EXPECT_EQ(Describe(DecodeSeriesResponse(c.json)), c.expected) << c.json;
+    EXPECT_EQ(DecodeInPieces({c.json}), c.expected) << c.json;
+  }
+}
+
+TEST(SeriesDecoderTest, AnswersSplitAtEveryByteDecodeAlike) {
+  for (const SeriesCase& c : SeriesCases()) {
+    std::string_view json = c.json;
+    for (std::size_t at = 0; at <= json.size(); ++at) {
+      EXPECT_EQ(DecodeInPieces({json.substr(0, at), json.substr(at)}), c.expected)
+          << c.json << " split at " << at;
+    }
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < json.size(); ++i) bytes.push_back(json.substr(i, 1));
+    EXPECT_EQ(DecodeInPieces(bytes), c.expected) << c.json << " byte by byte";
+  }
+}
+
+TEST(SeriesDecoderTest, HandsOverEachSeriesAsSoonAsItIsComplete) {
+  int handed = 0;
+  SeriesDecoder decoder([&handed](Labels&) { ++handed; });
+  EXPECT_TRUE(decoder.Feed(R"({"status":"success","data":[{"a":"b"},{"c")"));
+  EXPECT_EQ(handed, 1);
+  EXPECT_TRUE(decoder.Feed(R"(:"d"}],"warnings":["w"]})"));
+  EXPECT_EQ(handed, 2);
+  auto warnings = decoder.Finish();
+  ASSERT_TRUE(warnings.ok()) << warnings.error().message;
+  EXPECT_EQ(*warnings, std::vector<std::string>{"w"});
+}
+
+TEST(SeriesDecoderTest, SeriesBeforeStatusWaitForIt) {
+  int handed = 0;
+  SeriesDecoder held([&handed](Labels&) { ++handed; });
+  held.Feed(R"({"data":[{"a":"b"},{"c":"d"}],)");
+  EXPECT_EQ(handed, 0);
+  held.Feed(R"("status":"success"})");
+  EXPECT_EQ(handed, 2);
+  EXPECT_TRUE(held.Finish().ok());
+
+  handed = 0;
+  SeriesDecoder dropped([&handed](Labels&) { ++handed; });
+  dropped.Feed(R"({"data":[{"a":"b"}],"status":"error","errorType":"timeout","error":"slow"})");
+  EXPECT_EQ(ErrorOf(dropped.Finish()),
+            (core::Error{core::Code::kDeadlineExceeded, "timeout: slow"}));
+  EXPECT_EQ(handed, 0);
+}
+
+TEST(SeriesDecoderTest, RepeatedStatusOrDataIsAnError) {
+  // A JSON object keeps the last of repeated keys; series of a first "data" may already have
+  // been handed over, so the decoder refuses the answer instead.
+  EXPECT_EQ(DecodeInPieces({R"({"status":"success","data":[{"a":"b"}],"data":[]})"}),
+            "error DATA_LOSS: data: duplicate key");
+  EXPECT_EQ(DecodeInPieces({R"({"status":"success","data":[],"status":"error"})"}),
+            "error DATA_LOSS: status: duplicate key");
+  EXPECT_EQ(Describe(DecodeSeriesResponse(R"({"status":"success","status":"success","data":[]})")),
+            "error DATA_LOSS: status: duplicate key");
+}
+
+TEST(SeriesDecoderTest, FeedSaysWhenTheJsonIsMalformed) {
+  SeriesDecoder decoder([](Labels&) {});
+  EXPECT_TRUE(decoder.Feed(R"({"status":"success",)"));
+  EXPECT_FALSE(decoder.Feed(R"("data":[}])"));
+  EXPECT_FALSE(decoder.Feed(R"(])"));
+  EXPECT_EQ(ErrorOf(decoder.Finish()),
+            (core::Error{core::Code::kDataLoss, "malformed JSON: syntax error"}));
+}
+
 TEST(DecodeLabelsResponseTest, DecodesNames) {
   auto r = DecodeLabelsResponse(R"({"status":"success","data":["__name__","job"]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
