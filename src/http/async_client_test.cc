@@ -188,6 +188,86 @@ TEST(ClientTest, LargeBodyIsResourceExhausted) {
   EXPECT_EQ(r.error().code, core::Code::kResourceExhausted) << r.error().ToString();
 }
 
+// A body of `n` bytes that shows where each byte belongs.
+std::string NumberedBody(std::size_t n) {
+  std::string body;
+  for (int i = 0; body.size() < n; ++i) body += std::to_string(i) + ",";
+  body.resize(n);
+  return body;
+}
+
+TEST(ClientTest, SendStreamingHandsA2xxBodyOverInPieces) {
+  const std::string body = NumberedBody(3 * 1024 * 1024);
+  auto server = Server::Start({}, Sync([&](const Request&) { return Response::Text(200, body); }));
+  ASSERT_TRUE(server.ok());
+  ClientOptions o;
+  o.max_body_bytes = 1024;      // not for streamed bodies
+  o.max_queued_body_bytes = 1;  // the I/O thread waits for each piece to be taken
+  auto client = Client::Create(o);
+  std::string got;
+  int pieces = 0;
+  Request req;
+  auto r = client->SendStreaming("http://127.0.0.1:" + std::to_string((*server)->port()), req,
+                                 [&](std::string_view piece) {
+                                   got += piece;
+                                   ++pieces;
+                                   return core::Status::Ok();
+                                 });
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+  EXPECT_TRUE(got == body) << got.size() << " bytes of " << body.size();
+  EXPECT_GT(pieces, 1);
+}
+
+TEST(ClientTest, SendStreamingReturnsOtherAnswersWhole) {
+  auto server =
+      Server::Start({}, Sync([](const Request& r) {
+                      return Response::Text(r.target == "/big" ? 502 : 422,
+                                            std::string(r.target == "/big" ? 4096 : 10, 'e'));
+                    }));
+  ASSERT_TRUE(server.ok());
+  ClientOptions o;
+  o.max_body_bytes = 1024;
+  auto client = Client::Create(o);
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  bool called = false;
+  auto sink = [&](std::string_view) {
+    called = true;
+    return core::Status::Ok();
+  };
+  auto r = client->SendStreaming(base + "/small", {}, sink);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 422);
+  EXPECT_EQ(r->body, "eeeeeeeeee");
+  auto big = client->SendStreaming(base + "/big", {}, sink);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, core::Code::kResourceExhausted) << big.error().ToString();
+  EXPECT_FALSE(called);
+}
+
+TEST(ClientTest, SendStreamingEndsWithTheSinksError) {
+  const std::string body = NumberedBody(2 * 1024 * 1024);
+  auto server = Server::Start({}, Sync([&](const Request&) { return Response::Text(200, body); }));
+  ASSERT_TRUE(server.ok());
+  ClientOptions o;
+  o.max_queued_body_bytes = 1;
+  auto client = Client::Create(o);
+  const std::string url = "http://127.0.0.1:" + std::to_string((*server)->port());
+  int pieces = 0;
+  auto r = client->SendStreaming(url, {}, [&](std::string_view) {
+    ++pieces;
+    return core::Status(core::DataLoss("not what I expected"));
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), (core::Error{core::Code::kDataLoss, "not what I expected"}));
+  EXPECT_EQ(pieces, 1);
+  // The client goes on working.
+  auto again = client->Get(url);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(again->body == body);
+}
+
 TEST(ClientTest, RetriesAConnectionTheServerClosedWhileIdle) {
   ServerOptions so;
   so.idle_timeout = 100ms;

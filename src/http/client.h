@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,7 +26,11 @@ struct ClientOptions {
   // Whole-request deadline (connect + send + receive) unless the call gives its own.
   std::chrono::milliseconds request_timeout{30000};
   TlsClientOptions tls;  // used for https:// URLs
+  // Bound of a kept body; a body streamed to a caller's sink (Client::SendStreaming) has none.
   std::size_t max_body_bytes = 64 * 1024 * 1024;
+  // Client::SendStreaming: body bytes received but not yet taken by the sink; past this the
+  // connection is not read until the sink catches up.
+  std::size_t max_queued_body_bytes = 1024 * 1024;
   int max_idle_per_host = 64;  // kept-alive connections per origin
   std::string user_agent = "gpuscale";
 };
@@ -42,6 +47,17 @@ class Client {
   // `request.target` is ignored; the URL gives it.
   virtual core::Result<Response> Send(std::string_view url, Request request,
                                       std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  // Like Send, but the body of a 2xx answer goes to `on_body` piece by piece as it arrives,
+  // on the calling thread, instead of into the Response (whose body stays empty), so memory
+  // follows the sink's pace rather than the body's size. Other answers come back whole as from
+  // Send. An error from `on_body` ends the request with that error. While the sink is
+  // behind, the client's I/O thread waits for it, holding up other calls on this Client: give
+  // streaming calls a Client of their own where that matters. The default implementation
+  // (fakes) calls Send and hands a 2xx body over in one piece.
+  using BodySink = std::function<core::Status(std::string_view piece)>;
+  virtual core::Result<Response> SendStreaming(
+      std::string_view url, Request request, const BodySink& on_body,
+      std::optional<std::chrono::milliseconds> timeout = {});
   core::Result<Response> Get(std::string_view url, Headers headers = {});
   core::Result<Response> Post(std::string_view url, std::string body,
                               std::string content_type = "application/json");
