@@ -32,8 +32,11 @@ core::Result<PromAnswer> PromSource::Query(const std::string& promql, core::Time
 
 core::Result<std::vector<SeriesShape>> PromSeriesLister::ListSeries(const std::string& match,
                                                                     core::Timestamp start) {
-  GPUSCALE_ASSIGN_OR_RETURN(prom::SeriesSet set, client_.Series({match}, start));
-  return ShapesOf(set.series);
+  // Each series is reduced to its shape as it is decoded; only distinct shapes are kept.
+  ShapeCollector shapes;
+  GPUSCALE_RETURN_IF_ERROR(client_.StreamSeries(
+      {match}, [&shapes](prom::Labels& labels) { shapes.Add(labels); }, start));
+  return shapes.Take();
 }
 
 }  // namespace gpuscale::adapter

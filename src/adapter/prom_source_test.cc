@@ -29,6 +29,10 @@ class AdapterFaultTest : public ::testing::Test {
     auto server = http::Server::Start(http::ServerOptions{}, [this](http::Request req,
                                                                     http::Reply reply) {
       last_target_ = req.target;
+      if (req.target.starts_with("/api/v1/series") && mode_ == Mode::kGood) {
+        reply(http::Response::Json(200, SeriesAnswer()));
+        return;
+      }
       switch (mode_.load()) {
         case Mode::kGood:
           reply(http::Response::Json(
@@ -88,6 +92,20 @@ class AdapterFaultTest : public ::testing::Test {
         BuildSnapshot(*rules_, {{{"m", {"__name__", "namespace", "pod"}}}})));
   }
 
+  // 3,000 series of three shapes.
+  static std::string SeriesAnswer() {
+    std::string out = R"({"status":"success","data":[)";
+    for (int i = 0; i < 3000; ++i) {
+      if (i > 0) out += ',';
+      std::string pod = "web-" + std::to_string(i);
+      out += i % 3 == 0   ? R"({"__name__":"m","namespace":"ns","pod":")" + pod + R"("})"
+             : i % 3 == 1 ? R"({"__name__":"m","pod":")" + pod + R"(","namespace":"ns"})"
+                          : R"({"__name__":"n","namespace":"ns"})";
+      if (i % 1000 == 999) out += R"(,{"pod":")" + pod + R"("})";
+    }
+    return out + "]}";
+  }
+
   ApiAnswer Get() {
     return *provider_->Handle("/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/*/m", {});
   }
@@ -135,6 +153,23 @@ TEST_F(AdapterFaultTest, GarbageIs500AndPrometheusErrorIs503) {
   EXPECT_NE(e.body.find("too many queries"), std::string::npos);
   mode_ = Mode::kGood;
   EXPECT_EQ(Get().status, 200);
+}
+
+TEST_F(AdapterFaultTest, SeriesListerKeepsShapesAndReportsBadAnswers) {
+  PromSeriesLister lister(*client_);
+  auto shapes = lister.ListSeries(R"({namespace!=""})", clock_.Now());
+  ASSERT_TRUE(shapes.ok()) << shapes.error().message;
+  EXPECT_EQ(*shapes, (std::vector<SeriesShape>{{"", {"pod"}},
+                                               {"m", {"__name__", "namespace", "pod"}},
+                                               {"n", {"__name__", "namespace"}}}));
+  EXPECT_TRUE(last_target_.starts_with("/api/v1/series?match%5B%5D=%7Bnamespace%21%3D%22%22%7D"))
+      << last_target_;
+  mode_ = Mode::kGarbage;
+  EXPECT_EQ(lister.ListSeries("m", clock_.Now()).error(),
+            (core::Error{core::Code::kDataLoss, "malformed JSON: syntax error"}));
+  mode_ = Mode::kError;
+  EXPECT_EQ(lister.ListSeries("m", clock_.Now()).error(),
+            (core::Error{core::Code::kUnavailable, "unavailable: too many queries"}));
 }
 
 TEST_F(AdapterFaultTest, DownIs503) {

@@ -122,19 +122,27 @@ MetricSnapshot BuildSnapshot(const RuleSet& rules,
 }
 
 std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series) {
-  std::set<SeriesShape> shapes;
-  SeriesShape s;
-  for (const auto& labels : series) {
-    s.name.clear();
-    s.label_names.clear();
-    for (const auto& l : labels) {
-      if (l.name == "__name__") s.name = l.value;
-      s.label_names.push_back(l.name);
-    }
-    std::sort(s.label_names.begin(), s.label_names.end());
-    shapes.insert(s);
+  ShapeCollector shapes;
+  for (const auto& labels : series) shapes.Add(labels);
+  return shapes.Take();
+}
+
+void ShapeCollector::Add(const prom::Labels& series) {
+  scratch_.name.clear();
+  scratch_.label_names.resize(series.size());
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (series[i].name == "__name__") scratch_.name = series[i].value;
+    scratch_.label_names[i] = series[i].name;
   }
-  return {shapes.begin(), shapes.end()};
+  std::sort(scratch_.label_names.begin(), scratch_.label_names.end());
+  if (!shapes_.contains(scratch_)) shapes_.insert(scratch_);
+}
+
+std::vector<SeriesShape> ShapeCollector::Take() {
+  std::vector<SeriesShape> out(std::make_move_iterator(shapes_.begin()),
+                               std::make_move_iterator(shapes_.end()));
+  shapes_.clear();
+  return out;
 }
 
 }  // namespace gpuscale::adapter

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,19 @@ struct SeriesShape {
 
 // (name, sorted label names) of each series from /api/v1/series, deduplicated and sorted.
 std::vector<SeriesShape> ShapesOf(const std::vector<prom::Labels>& series);
+
+// The same, one series at a time, for series handed over as they are decoded: memory follows
+// the distinct shapes, not the series. Not thread-safe.
+class ShapeCollector {
+ public:
+  void Add(const prom::Labels& series);
+  // The shapes so far, sorted; the collector is empty afterwards.
+  std::vector<SeriesShape> Take();
+
+ private:
+  std::set<SeriesShape> shapes_;
+  SeriesShape scratch_;  // reused, so a shape already seen costs no allocation
+};
 
 struct CustomMetricKey {
   GroupResource resource;

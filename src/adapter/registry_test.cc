@@ -17,6 +17,27 @@ std::vector<std::string> Exposed(const MetricSnapshot& s) {
   return out;
 }
 
+TEST(AdapterRegistry, ShapesAreNameAndSortedLabelNamesOncePerShape) {
+  std::vector<prom::Labels> series = {
+      {{"__name__", "b"}, {"pod", "p1"}, {"namespace", "x"}},
+      {{"namespace", "y"}, {"__name__", "b"}, {"pod", "p2"}},
+      {{"__name__", "a"}, {"pod", "p3"}},
+      {{"job", "j"}},
+      {{"__name__", "b"}, {"namespace", "x"}},
+  };
+  const std::vector<SeriesShape> expected = {
+      {"", {"job"}},
+      {"a", {"__name__", "pod"}},
+      {"b", {"__name__", "namespace"}},
+      {"b", {"__name__", "namespace", "pod"}},
+  };
+  EXPECT_EQ(ShapesOf(series), expected);
+  ShapeCollector one_at_a_time;
+  for (const auto& labels : series) one_at_a_time.Add(labels);
+  EXPECT_EQ(one_at_a_time.Take(), expected);
+  EXPECT_TRUE(one_at_a_time.Take().empty());
+}
+
 TEST(AdapterRegistry, HelmDefaultRules) {
   auto config = LoadConfig("testdata/helm-default-rules.yaml");
   ASSERT_TRUE(config.ok());

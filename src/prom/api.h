@@ -129,8 +129,8 @@ struct ApiClientOptions {
 // start of the body; connection failures → kUnavailable; a deadline → kDeadlineExceeded.
 class ApiClient {
  public:
-  // Fails with kInvalidArgument if the URL does not parse. `http` is used if given (tests),
-  // otherwise a client is made from the options.
+  // Fails with kInvalidArgument if the URL does not parse. `http` is used for every call if
+  // given (tests), otherwise two clients are made from the options (see StreamSeries).
   static core::Result<std::unique_ptr<ApiClient>> Create(
       ApiClientOptions options, std::shared_ptr<http::Client> http = nullptr);
   ~ApiClient();
@@ -145,6 +145,14 @@ class ApiClient {
   core::Result<SeriesSet> Series(const std::vector<std::string>& matchers,
                                  std::optional<core::Timestamp> start = std::nullopt,
                                  std::optional<core::Timestamp> end = std::nullopt);
+  // The same call, decoded as the answer arrives: each series goes to `on_series` (see
+  // SeriesDecoder) instead of being kept, and the warnings are returned. On an error, drop the
+  // series already handed over. Answers are read on a connection pool and I/O thread of their
+  // own, so a slow `on_series` holds up no query.
+  core::Result<std::vector<std::string>> StreamSeries(
+      const std::vector<std::string>& matchers, const SeriesDecoder::OnSeries& on_series,
+      std::optional<core::Timestamp> start = std::nullopt,
+      std::optional<core::Timestamp> end = std::nullopt);
   // GET/POST /api/v1/labels, optionally restricted to series matching `matchers`.
   core::Result<LabelNames> ListLabels(const std::vector<std::string>& matchers = {},
                                       std::optional<core::Timestamp> start = std::nullopt,
@@ -153,19 +161,22 @@ class ApiClient {
   const ApiClientOptions& options() const { return options_; }
 
  private:
-  ApiClient(ApiClientOptions options, std::shared_ptr<http::Client> http, std::string origin,
-            std::string prefix);
+  ApiClient(ApiClientOptions options, std::shared_ptr<http::Client> http,
+            std::shared_ptr<http::Client> stream_http, std::string origin, std::string prefix);
   // Sends `params` (already encoded "k=v" pairs) to `path` and returns the 2xx or JSON error
-  // body; turns other answers into errors.
-  core::Result<std::string> Call(std::string_view path,
-                                 const std::vector<std::pair<std::string, std::string>>& params,
-                                 std::chrono::milliseconds timeout);
+  // body; turns other answers into errors. With `on_body`, a 2xx body goes there piece by
+  // piece over stream_http_ instead (and the body returned is empty).
+  core::Result<std::string> Call(
+      std::string_view path, const std::vector<std::pair<std::string, std::string>>& params,
+      std::chrono::milliseconds timeout,
+      const std::function<core::Status(std::string_view)>* on_body = nullptr);
   core::Result<std::optional<std::string>> BearerToken();
 
   ApiClientOptions options_;
   std::shared_ptr<http::Client> http_;
-  std::string origin_;  // scheme://host:port
-  std::string prefix_;  // path prefix without a trailing '/'
+  std::shared_ptr<http::Client> stream_http_;  // for StreamSeries; http_ when one was given
+  std::string origin_;                         // scheme://host:port
+  std::string prefix_;                         // path prefix without a trailing '/'
 
   std::mutex token_mu_;
   std::optional<std::string> token_;  // guarded by token_mu_

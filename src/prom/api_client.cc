@@ -53,6 +53,7 @@ core::Result<std::unique_ptr<ApiClient>> ApiClient::Create(ApiClientOptions opti
   }
   std::string prefix = url->target.substr(0, url->target.find('?'));
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  std::shared_ptr<http::Client> stream_http;
   if (http == nullptr) {
     http::ClientOptions http_options;
     http_options.connect_timeout = options.connect_timeout;
@@ -61,17 +62,23 @@ core::Result<std::unique_ptr<ApiClient>> ApiClient::Create(ApiClientOptions opti
     http_options.tls.insecure_skip_verify = options.insecure_skip_verify;
     http_options.tls.cert_file = options.cert_file;
     http_options.tls.key_file = options.key_file;
-    http = http::Client::Create(std::move(http_options));
+    http = http::Client::Create(http_options);
+    stream_http = http::Client::Create(std::move(http_options));
+  } else {
+    stream_http = http;
   }
   std::string origin = url->Origin();
-  return std::unique_ptr<ApiClient>(
-      new ApiClient(std::move(options), std::move(http), std::move(origin), std::move(prefix)));
+  return std::unique_ptr<ApiClient>(new ApiClient(std::move(options), std::move(http),
+                                                  std::move(stream_http), std::move(origin),
+                                                  std::move(prefix)));
 }
 
 ApiClient::ApiClient(ApiClientOptions options, std::shared_ptr<http::Client> http,
-                     std::string origin, std::string prefix)
+                     std::shared_ptr<http::Client> stream_http, std::string origin,
+                     std::string prefix)
     : options_(std::move(options)),
       http_(std::move(http)),
+      stream_http_(std::move(stream_http)),
       origin_(std::move(origin)),
       prefix_(std::move(prefix)) {}
 
@@ -107,7 +114,8 @@ core::Result<std::optional<std::string>> ApiClient::BearerToken() {
 
 core::Result<std::string> ApiClient::Call(
     std::string_view path, const std::vector<std::pair<std::string, std::string>>& params,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout,
+    const std::function<core::Status(std::string_view)>* on_body) {
   std::string form;
   for (const auto& [name, value] : params) {
     if (!form.empty()) form.push_back('&');
@@ -134,7 +142,9 @@ core::Result<std::string> ApiClient::Call(
   }
   // A little slack past the query timeout Prometheus was given, so its own answer wins.
   auto grace = std::min<std::chrono::milliseconds>(timeout / 10, std::chrono::seconds(1));
-  auto response = http_->Send(url, std::move(request), timeout + grace);
+  auto response = on_body != nullptr ? stream_http_->SendStreaming(url, std::move(request),
+                                                                   *on_body, timeout + grace)
+                                     : http_->Send(url, std::move(request), timeout + grace);
   if (!response.ok()) return response.error().WithContext("Prometheus " + std::string(path));
   int status = response->status;
   if (status >= 200 && status < 300) return std::move(response->body);
@@ -169,12 +179,35 @@ core::Result<QueryResult> ApiClient::Query(std::string_view query,
 core::Result<SeriesSet> ApiClient::Series(const std::vector<std::string>& matchers,
                                           std::optional<core::Timestamp> start,
                                           std::optional<core::Timestamp> end) {
+  SeriesSet result;
+  GPUSCALE_ASSIGN_OR_RETURN(
+      result.warnings,
+      StreamSeries(
+          matchers, [&result](Labels& labels) { result.series.push_back(std::move(labels)); },
+          start, end));
+  return result;
+}
+
+core::Result<std::vector<std::string>> ApiClient::StreamSeries(
+    const std::vector<std::string>& matchers, const SeriesDecoder::OnSeries& on_series,
+    std::optional<core::Timestamp> start, std::optional<core::Timestamp> end) {
   std::vector<std::pair<std::string, std::string>> params;
   for (const std::string& m : matchers) params.emplace_back("match[]", m);
   if (start) params.emplace_back("start", UnixSeconds(*start));
   if (end) params.emplace_back("end", UnixSeconds(*end));
-  GPUSCALE_ASSIGN_OR_RETURN(std::string body, Call("/api/v1/series", params, options_.timeout));
-  return DecodeSeriesResponse(body);
+  SeriesDecoder decoder(on_series);
+  bool malformed = false;
+  std::function<core::Status(std::string_view)> feed = [&](std::string_view piece) {
+    if (decoder.Feed(piece)) return core::Status::Ok();
+    // Not JSON: stop reading; the decoder's error is the answer.
+    malformed = true;
+    return core::Status(core::DataLoss("malformed series answer"));
+  };
+  auto body = Call("/api/v1/series", params, options_.timeout, &feed);
+  if (!body.ok() && !malformed) return body.error();
+  // A JSON error answer (4xx, 5xx) comes back whole rather than streamed.
+  if (body.ok() && !body->empty()) decoder.Feed(*body);
+  return decoder.Finish();
 }
 
 core::Result<LabelNames> ApiClient::ListLabels(const std::vector<std::string>& matchers,

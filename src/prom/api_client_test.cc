@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "http/client.h"
+#include "http/server.h"
 #include "prom/api.h"
 
 namespace gpuscale::prom {
@@ -179,6 +180,88 @@ TEST(ApiClientTest, ClassifiesAnswers) {
       EXPECT_EQ(r.error().message, c.message);
     }
   }
+}
+
+TEST(ApiClientTest, StreamedSeriesAnswersAreClassifiedAsBefore) {
+  struct Case {
+    int status;
+    std::string body;
+    core::Code code;
+    std::string message;
+  } cases[] = {
+      {422, R"({"status":"error","errorType":"execution","error":"too many series"})",
+       core::Code::kInvalidArgument, "execution: too many series"},
+      {502, "<html>Bad Gateway</html>", core::Code::kUnavailable,
+       "Prometheus /api/v1/series answered HTTP 502: <html>Bad Gateway</html>"},
+      {200, R"({"status":"success","data":[{"a":"b"},{"c":2}]})", core::Code::kDataLoss,
+       "data[1].c: expected a string, found a number"},
+      {200, "not json", core::Code::kDataLoss, "malformed JSON: syntax error"},
+      {200, "", core::Code::kDataLoss, "malformed JSON: incomplete JSON"},
+  };
+  for (const Case& c : cases) {
+    Fixture f(Options());
+    f.http->next = http::Response::Json(c.status, c.body);
+    auto r = f.client->Series({"up"});
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.error(), (core::Error{c.code, c.message})) << c.body;
+  }
+  Fixture f(Options());
+  f.http->next = http::Response::Json(
+      200, R"({"status":"success","data":[{"__name__":"up","job":"a"}],"warnings":["w"]})");
+  auto r = f.client->Series({"up"}, core::FromUnixSeconds(1700000000));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->series, (std::vector<Labels>{{{"__name__", "up"}, {"job", "a"}}}));
+  EXPECT_EQ(r->warnings, std::vector<std::string>{"w"});
+  EXPECT_EQ(f.http->calls[0].url,
+            "http://prom.example:9090/api/v1/series?match%5B%5D=up&start=1700000000.000");
+  f.http->next = core::Unavailable("connect 127.0.0.1:1: connection refused");
+  EXPECT_EQ(f.client->Series({"up"}).error(),
+            (core::Error{core::Code::kUnavailable,
+                         "Prometheus /api/v1/series: connect 127.0.0.1:1: connection refused"}));
+}
+
+// StreamSeries over a real HTTP server, so the body arrives in pieces.
+TEST(ApiClientTest, StreamSeriesDecodesAnswersAsTheyArrive) {
+  std::string good = R"({"status":"success","data":[)";
+  for (int i = 0; i < 20000; ++i) {
+    if (i > 0) good += ',';
+    good += R"({"__name__":"m)" + std::to_string(i % 7) + R"(","pod":"pod-)" + std::to_string(i) +
+            R"(","namespace":"default"})";
+  }
+  std::string bad = good + ",garbage";
+  good += R"(],"warnings":["partial"]})";
+  auto server = http::Server::Start({}, http::Sync([&](const http::Request& r) {
+                                      if (r.target.find("bad") != std::string::npos)
+                                        return http::Response::Json(200, bad);
+                                      if (r.target.find("error") != std::string::npos)
+                                        return http::Response::Json(
+                                            422, R"({"status":"error","errorType":"bad_data",)"
+                                                 R"("error":"no"})");
+                                      return http::Response::Json(200, good);
+                                    }));
+  ASSERT_TRUE(server.ok()) << server.error().ToString();
+  auto client = ApiClient::Create(Options("http://127.0.0.1:" + std::to_string((*server)->port())));
+  ASSERT_TRUE(client.ok());
+  int series = 0;
+  std::string last_pod;
+  auto count = [&](Labels& labels) {
+    ++series;
+    last_pod = labels[1].value;
+  };
+  auto warnings = (*client)->StreamSeries({"good"}, count);
+  ASSERT_TRUE(warnings.ok()) << warnings.error().message;
+  EXPECT_EQ(*warnings, std::vector<std::string>{"partial"});
+  EXPECT_EQ(series, 20000);
+  EXPECT_EQ(last_pod, "pod-19999");
+  auto bad_answer = (*client)->StreamSeries({"bad"}, count);
+  ASSERT_FALSE(bad_answer.ok());
+  EXPECT_EQ(bad_answer.error(),
+            (core::Error{core::Code::kDataLoss, "malformed JSON: syntax error"}));
+  auto error_answer = (*client)->StreamSeries({"error"}, count);
+  ASSERT_FALSE(error_answer.ok());
+  EXPECT_EQ(error_answer.error(), (core::Error{core::Code::kInvalidArgument, "bad_data: no"}));
+  // Queries still work on the same client.
+  EXPECT_EQ((*client)->Query("up").error().code, core::Code::kDataLoss);
 }
 
 TEST(ApiClientTest, TransportErrorsKeepTheirCodeAndNameTheEndpoint) {
