@@ -435,9 +435,9 @@ int RunAdapter(const AdapterOptions& o) {
       [&](std::shared_ptr<const MetricSnapshot> s) {
         provider.SetSnapshot(std::move(s));
 #if defined(__GLIBC__)
-        // A relist parses whole /api/v1/series answers (tens of MB for 100k series) into
-        // memory that is free again by now; give it back so the resident set follows the
-        // shapes kept, not the largest answer seen.
+        // A relist decodes /api/v1/series answers as they stream in, but start-up and the
+        // decoding leave freed heap behind in several threads' arenas; give it back so the
+        // resident set follows what is kept.
         malloc_trim(0);
 #endif
       },
