@@ -10,11 +10,11 @@ namespace gpuscale::core {
 // Asks the kernel to give the calling thread a short time slice under the fair scheduler
 // (EEVDF, Linux 6.12 and later: sched_setattr's sched_runtime for SCHED_OTHER). A thread with a
 // shorter slice than the running one may preempt it when it wakes, instead of waiting for the
-// running thread's slice (about 3 ms on a 2-core machine) to end; it also gets shorter turns, so
-// it suits threads that sleep most of the time and do little when they wake. The kernel clamps
-// the slice to 0.1-100 ms. Keeps the thread's policy and nice value. Returns false where the
-// thread is not SCHED_OTHER or the kernel refuses; older kernels accept and ignore the hint.
-// A slice of 0 returns the thread to the default slice.
+// running thread's slice (the default reads 1.4 ms on a 2-core machine) to end; it also gets
+// shorter turns, so it suits threads that sleep most of the time and do little when they wake.
+// The kernel clamps the slice to 0.1-100 ms. Keeps the thread's policy and nice value. Returns
+// false where the thread is not SCHED_OTHER or the kernel refuses; older kernels accept and ignore
+// the hint. A slice of 0 returns the thread to the default slice.
 bool RequestShortTimeSlice(std::chrono::microseconds slice);
 
 // The calling thread's slice as the kernel reports it (the default one unless a thread asked
