@@ -1,5 +1,6 @@
 // `gpuscale load looper|run`: flags mapped onto load::RunOptions; the runner, statistics and
 // reports live in src/load.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -466,6 +467,13 @@ void RegisterRun(CLI::App& load_app, core::LogOptions& log, CommandSet& commands
     report.summary = load::Summarize(result.records, slo, result.duration_s);
     report.series = load::Series(result.records, report.interval_s, result.duration_s);
     report.requests = &result.records;
+    if (result.cpu_steal_s && *result.cpu_steal_s >= 0.001) {
+      report.notes.push_back(fmt::format(
+          "The hypervisor took {:.0f} ms of CPU time from this machine during the run (steal, all "
+          "CPUs together): on a virtual machine that delays sends and answers whatever the "
+          "sending thread's priority.",
+          *result.cpu_steal_s * 1000));
+    }
     std::printf("%s", load::SummaryText(report.summary).c_str());
     for (const std::string& n : report.notes) std::printf("%s\n", n.c_str());
     bool ok = true;

@@ -2,9 +2,11 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -51,6 +53,20 @@ class RealtimeScope {
   sched_param old_param_{};
   bool active_ = false;
 };
+
+// Steal seconds so far, from /proc/stat.
+std::optional<double> CpuStealSeconds() {
+  std::FILE* f = std::fopen("/proc/stat", "re");
+  if (f == nullptr) return std::nullopt;
+  char line[512];
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  if (!read) return std::nullopt;
+  std::optional<std::uint64_t> ticks = ParseCpuStealTicks(line);
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (!ticks || hz <= 0) return std::nullopt;
+  return static_cast<double>(*ticks) / static_cast<double>(hz);
+}
 
 struct Target {
   http::Url url;
@@ -383,6 +399,7 @@ core::Result<RunResult> Runner::Run(ArrivalProcess* arrivals, const ProgressFn& 
   bounded.max_requests = max_requests;
 
   RunResult result;
+  const std::optional<double> steal_before = CpuStealSeconds();
   for (const Target& t : targets) result.targets.push_back(t.text);
   auto shared = std::make_shared<Shared>();
   shared->on_request = on_request;
@@ -496,8 +513,33 @@ core::Result<RunResult> Runner::Run(ArrivalProcess* arrivals, const ProgressFn& 
     last_end = std::max(last_end, r.sent_s + std::max(0.0, r.e2e_s));
   }
   result.duration_s = std::max(last_end, Seconds(std::min(finished, end_of_sends) - shared->start));
+  if (const std::optional<double> steal_after = CpuStealSeconds(); steal_before && steal_after) {
+    result.cpu_steal_s = std::max(0.0, *steal_after - *steal_before);
+  }
   if (on_progress) on_progress(Snapshot(*shared, finished));
   return result;
+}
+
+std::optional<std::uint64_t> ParseCpuStealTicks(std::string_view proc_stat) {
+  // "cpu  user nice system idle iowait irq softirq steal guest guest_nice"
+  std::size_t at = 0;
+  while (at < proc_stat.size()) {
+    std::size_t end = proc_stat.find('\n', at);
+    std::string_view line =
+        proc_stat.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    at = end == std::string_view::npos ? proc_stat.size() : end + 1;
+    if (!line.starts_with("cpu ")) continue;
+    std::uint64_t value = 0;
+    std::size_t pos = 3;
+    for (int field = 1; field <= 8; ++field) {
+      while (pos < line.size() && line[pos] == ' ') ++pos;
+      auto [next, ec] = std::from_chars(line.data() + pos, line.data() + line.size(), value);
+      if (ec != std::errc()) return std::nullopt;
+      pos = static_cast<std::size_t>(next - line.data());
+    }
+    return value;
+  }
+  return std::nullopt;
 }
 
 core::Result<std::vector<SweepPoint>> RunSweep(http::AsyncClient& client, const core::Clock& clock,

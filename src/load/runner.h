@@ -14,7 +14,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -79,7 +81,14 @@ struct RunResult {
   double started_unix_s = 0;
   std::vector<std::string> targets;  // resolved URLs
   bool realtime_sends = false;       // the open-loop sends ran at real-time priority
+  // CPU time the hypervisor gave to others during the run (steal, all CPUs together), where
+  // /proc/stat tells; on a virtual machine it delays sends whatever the sending thread's priority.
+  std::optional<double> cpu_steal_s;
 };
+
+// The steal time in /proc/stat's aggregate "cpu" line, in clock ticks; nullopt if the text has
+// no such line or it has fewer than 8 numbers (kernels before 2.6.11).
+std::optional<std::uint64_t> ParseCpuStealTicks(std::string_view proc_stat);
 
 class Runner {
  public:

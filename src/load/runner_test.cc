@@ -79,6 +79,18 @@ TEST(RunnerTest, ConstantRateSendsOnScheduleAndServerSeesTheSpacing) {
   EXPECT_NE(seen.bodies[0].find("\"messages\":[{\"role\":\"user\""), std::string::npos);
 }
 
+TEST(ParseCpuStealTicks, ReadsTheAggregateLinesEighthNumber) {
+  EXPECT_EQ(ParseCpuStealTicks("cpu  2475169 352105 432062 1180547 11965 0 23851 37306 0 0\n"
+                               "cpu0 1 2 3 4 5 6 7 99 0 0\n"),
+            37306u);
+  // The aggregate line need not come first; per-CPU lines are not it.
+  EXPECT_EQ(ParseCpuStealTicks("intr 5\ncpu0 1 2 3 4 5 6 7 8\ncpu 1 2 3 4 5 6 7 8"), 8u);
+  EXPECT_EQ(ParseCpuStealTicks("cpu  1 2 3 4 5 6 7\n"), std::nullopt);  // no steal column
+  EXPECT_EQ(ParseCpuStealTicks("cpu  1 2 x 4 5 6 7 8\n"), std::nullopt);
+  EXPECT_EQ(ParseCpuStealTicks("cpu0 1 2 3 4 5 6 7 8\n"), std::nullopt);
+  EXPECT_EQ(ParseCpuStealTicks(""), std::nullopt);
+}
+
 TEST(RunnerTest, RealtimeSendsRestoreTheThreadsPolicy) {
   auto server =
       Serve([&](http::Request, http::Reply reply) { reply(http::Response::Json(200, kOkJson)); });
