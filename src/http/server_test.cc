@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -261,24 +262,31 @@ TEST(ServerTest, StreamWritesAfterCloseFailAndBodyIsChunked) {
 
 TEST(ServerTest, StreamWriteBatchHoldsFlushesUntilItEnds) {
   std::mutex mu;
-  std::vector<std::shared_ptr<Stream>> streams;
-  auto server = StartOrDie({.io_threads = 2}, Sync([&](const Request&) {
-                             return Response::EventStream([&](std::shared_ptr<Stream> s) {
-                               std::lock_guard lock(mu);
-                               streams.push_back(std::move(s));
-                             });
-                           }));
+  std::map<std::string, std::shared_ptr<Stream>> by_path;
+  auto server =
+      StartOrDie({.io_threads = 2}, Sync([&](const Request& r) {
+                   return Response::EventStream([&, path = r.Path()](std::shared_ptr<Stream> s) {
+                     std::lock_guard lock(mu);
+                     by_path[path] = std::move(s);
+                   });
+                 }));
   std::vector<std::unique_ptr<RawConn>> conns;
   for (int i = 0; i < 3; ++i) {
     conns.push_back(std::make_unique<RawConn>(server->port()));
-    ASSERT_TRUE(conns.back()->Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        conns.back()->Send("GET /events/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
     // The head arrives before the stream is handed over.
     EXPECT_NE(conns.back()->ReadUntil("\r\n\r\n").find("200 OK"), std::string::npos);
   }
   ASSERT_TRUE(WaitFor([&] {
     std::lock_guard lock(mu);
-    return streams.size() == 3;
+    return by_path.size() == 3;
   }));
+  std::vector<std::shared_ptr<Stream>> streams;  // streams[i] serves conns[i]
+  {
+    std::lock_guard lock(mu);
+    for (int i = 0; i < 3; ++i) streams.push_back(by_path.at("/events/" + std::to_string(i)));
+  }
   {
     StreamWriteBatch outer;
     {
