@@ -1,7 +1,6 @@
 #include "test/support/process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,17 +16,9 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
+#include "core/subprocess.h"
 
 namespace gpuscale::testing {
-
-namespace {
-int DecodeStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-}  // namespace
 
 core::Result<std::unique_ptr<Subprocess>> Subprocess::Start(Options options) {
   if (options.argv.empty()) return core::InvalidArgument("Subprocess: empty argv");
@@ -36,73 +27,13 @@ core::Result<std::unique_ptr<Subprocess>> Subprocess::Start(Options options) {
     std::string name = std::filesystem::path(options.argv[0]).filename().string();
     log_path = MakeTempDir("gpuscale-proc") + "/" + name + ".log";
   }
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    return core::Internal(fmt::format("{}: cannot open log: {}", log_path, std::strerror(errno)));
-  }
-  // Build argv/envp before fork: the child may only call async-signal-safe functions.
-  std::vector<char*> argv;
-  for (auto& a : options.argv) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    bool overridden = false;
-    for (auto& [k, v] : options.env) {
-      if (kv.substr(0, kv.find('=')) == k) overridden = true;
-    }
-    if (!overridden) env_storage.emplace_back(kv);
-  }
-  for (auto& [k, v] : options.env) env_storage.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_storage) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(log_fd);
-    return core::Internal("pipe2 failed");
-  }
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    return core::Internal(fmt::format("fork failed: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    // The child gets stdin/stdout/stderr only: an inherited listening socket of the test's
-    // own servers would keep their ports bound (and accepting, unanswered) after they stop.
-    for (int fd = 3; fd < 4096; ++fd) {
-      int flags = ::fcntl(fd, F_GETFD);
-      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
-      int e = errno;
-      (void)!::write(err_pipe[1], &e, sizeof e);
-      ::_exit(127);
-    }
-    ::execvpe(argv[0], argv.data(), envp.data());
-    int e = errno;
-    (void)!::write(err_pipe[1], &e, sizeof e);
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also in the parent, so signals to the group work at once
-  ::close(log_fd);
-  ::close(err_pipe[1]);
-  int child_errno = 0;
-  ssize_t n = ::read(err_pipe[0], &child_errno, sizeof child_errno);
-  ::close(err_pipe[0]);
-  if (n == sizeof child_errno) {
-    int status;
-    ::waitpid(pid, &status, 0);
-    return core::NotFound(
-        fmt::format("cannot start {}: {}", options.argv[0], std::strerror(child_errno)));
-  }
-  return std::unique_ptr<Subprocess>(new Subprocess(pid, log_path));
+  core::SpawnSpec spec{.argv = std::move(options.argv),
+                       .env = std::move(options.env),
+                       .cwd = std::move(options.cwd),
+                       .log_path = log_path,
+                       .new_process_group = true};
+  GPUSCALE_ASSIGN_OR_RETURN(pid_t pid, core::Spawn(spec));
+  return std::unique_ptr<Subprocess>(new Subprocess(pid, std::move(log_path)));
 }
 
 Subprocess::~Subprocess() { Stop(); }
@@ -114,7 +45,7 @@ bool Subprocess::Running() {
   int status;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
-    exit_status_ = DecodeStatus(status);
+    exit_status_ = core::DecodeWaitStatus(status);
     return false;
   }
   return r == 0;
@@ -134,7 +65,7 @@ int Subprocess::Stop(std::chrono::milliseconds grace) {
       ::kill(-pid_, SIGKILL);
       int status;
       ::waitpid(pid_, &status, 0);
-      exit_status_ = DecodeStatus(status);
+      exit_status_ = core::DecodeWaitStatus(status);
     }
   }
   // Children that outlived the leader still belong to the group.
