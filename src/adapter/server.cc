@@ -442,6 +442,26 @@ int RunAdapter(const AdapterOptions& o) {
 #endif
       },
       DiscoveryOptions{o.relist_interval, o.max_age, std::chrono::seconds(5)});
+#if defined(__GLIBC__)
+  if (pods) {
+    // The first relist's trim can come before the pod cache's first LIST, whose freed heap
+    // would then stay: trim once more when the cache has synced (checked each second, 10 min).
+    struct TrimWhenSynced {
+      const kube::PodCache* pods;
+      core::Scheduler* scheduler;
+      int tries_left;
+      void operator()() {
+        if (pods->synced()) {
+          malloc_trim(0);
+        } else if (--tries_left > 0) {
+          scheduler->ScheduleAt(scheduler->clock().Now() + std::chrono::seconds(1), *this);
+        }
+      }
+    };
+    scheduler.ScheduleAt(scheduler.clock().Now() + std::chrono::seconds(1),
+                         TrimWhenSynced{pods.get(), &scheduler, 600});
+  }
+#endif
 
   std::mutex counts_mu;
   std::map<int, std::int64_t> by_code;
