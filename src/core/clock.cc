@@ -113,6 +113,8 @@ void ThreadScheduler::Run() {
   // Tasks are due at given times and are short: a short slice lets this thread preempt busy
   // I/O threads when it wakes instead of waiting out their slices.
   RequestShortTimeSlice(std::chrono::microseconds(100));
+  // And its timed waits end when asked, not up to the default 50 us timer slack later.
+  SetTimerSlack(std::chrono::microseconds(1));
   std::unique_lock lock(mu_);
   while (!stopping_) {
     if (queue_.empty()) {

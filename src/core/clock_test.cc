@@ -6,6 +6,8 @@
 #include <future>
 #include <vector>
 
+#include "core/sched.h"
+
 namespace gpuscale::core {
 namespace {
 
@@ -74,6 +76,15 @@ TEST(ThreadSchedulerTest, RunsDueTasksOnWorker) {
   auto f = ran.get_future();
   ASSERT_EQ(f.wait_for(seconds(5)), std::future_status::ready);
   EXPECT_NE(f.get(), std::this_thread::get_id());
+}
+
+TEST(ThreadSchedulerTest, WorkerWakesWithAShortTimerSlack) {
+  ThreadScheduler s;
+  std::promise<std::chrono::nanoseconds> slack;
+  s.ScheduleAfter(milliseconds(1), [&] { slack.set_value(CurrentTimerSlack()); });
+  auto f = slack.get_future();
+  ASSERT_EQ(f.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f.get(), std::chrono::microseconds(1));
 }
 
 TEST(ThreadSchedulerTest, CancelledTaskNeverRunsAndStopIsPrompt) {

@@ -1,6 +1,7 @@
 #include "core/sched.h"
 
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@ std::optional<std::chrono::microseconds> CurrentTimeSlice() {
   SchedAttr attr;
   if (!GetAttr(&attr)) return std::nullopt;
   return std::chrono::microseconds(attr.sched_runtime / 1000);
+}
+
+bool SetTimerSlack(std::chrono::nanoseconds slack) {
+  return prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(slack.count()), 0, 0, 0) == 0;
+}
+
+std::chrono::nanoseconds CurrentTimerSlack() {
+  return std::chrono::nanoseconds(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
 }
 
 }  // namespace gpuscale::core

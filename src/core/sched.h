@@ -21,4 +21,13 @@ bool RequestShortTimeSlice(std::chrono::microseconds slice);
 // for its own; 0 on kernels without slices), or nullopt if it cannot be read.
 std::optional<std::chrono::microseconds> CurrentTimeSlice();
 
+// Sets the calling thread's timer slack: how much later than asked the kernel may end the
+// thread's timed waits, to group wake-ups (50 us by default for a normal thread). A thread that
+// must wake on time asks for a small one. 0 returns the thread to the default. Returns false if
+// the kernel refuses.
+bool SetTimerSlack(std::chrono::nanoseconds slack);
+
+// The calling thread's timer slack.
+std::chrono::nanoseconds CurrentTimerSlack();
+
 }  // namespace gpuscale::core

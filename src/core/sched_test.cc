@@ -34,5 +34,16 @@ TEST(RequestShortTimeSlice, SetsTheCallingThreadsSliceAndKeepsItsNice) {
   EXPECT_EQ(CurrentTimeSlice(), before);
 }
 
+TEST(SetTimerSlack, SetsTheCallingThreadsSlackOnly) {
+  const auto before = CurrentTimerSlack();
+  ASSERT_NE(before, std::chrono::nanoseconds(1234));
+  std::thread t([] {
+    ASSERT_TRUE(SetTimerSlack(std::chrono::nanoseconds(1234)));
+    EXPECT_EQ(CurrentTimerSlack(), std::chrono::nanoseconds(1234));
+  });
+  t.join();
+  EXPECT_EQ(CurrentTimerSlack(), before);
+}
+
 }  // namespace
 }  // namespace gpuscale::core
