@@ -64,7 +64,10 @@ class Stream {
   virtual ~Stream() = default;
   // Queues `data` as one chunk. Returns false (and drops the data) if the stream is closed
   // or the peer has gone.
-  virtual bool Write(std::string data) = 0;
+  bool Write(std::string data) { return WriteBuffer(&data); }
+  // The same for the bytes in `*buffer`, which it leaves empty, holding a buffer (possibly
+  // with capacity) that the caller may fill again: a writer that reuses it allocates nothing.
+  virtual bool WriteBuffer(std::string* buffer) = 0;
   // Ends the body after the queued chunks. Idempotent.
   virtual void Close() = 0;
   // Registers a callback run once, on an I/O thread, if the peer disconnects or the server

@@ -92,24 +92,39 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   virtual Shared& shared() = 0;
 };
 
-// The sessions whose flushes the current thread's StreamWriteBatch holds back, if one is open.
-thread_local std::vector<std::shared_ptr<SessionBase>>* batched_flushes = nullptr;
+class StreamImpl;
+
+// A flush a StreamWriteBatch holds back, with the stream's server beside it so that the batch
+// can be sorted by server without touching the streams again.
+struct HeldFlush {
+  const Shared* server;
+  std::shared_ptr<StreamImpl> stream;
+};
+using HeldFlushes = std::vector<HeldFlush>;
+
+// The flushes that the current thread's StreamWriteBatch holds back, if one is open.
+thread_local HeldFlushes* batched_flushes = nullptr;
 
 // The application's side of a streamed body. Thread-safe; the connection takes queued bytes on
 // its strand.
-class StreamImpl final : public Stream {
+class StreamImpl final : public Stream, public std::enable_shared_from_this<StreamImpl> {
  public:
-  explicit StreamImpl(std::weak_ptr<SessionBase> session) : session_(std::move(session)) {}
+  StreamImpl(std::weak_ptr<SessionBase> session, const std::shared_ptr<Shared>& server)
+      : server_id_(server.get()), session_(std::move(session)), server_(server) {}
 
-  bool Write(std::string data) override {
-    if (data.empty()) return !cancelled();
+  bool WriteBuffer(std::string* data) override {
+    if (data->empty()) return !cancelled();
     {
       std::lock_guard lock(mu_);
-      if (closed_ || cancelled_) return false;
+      if (closed_ || cancelled_) {
+        data->clear();
+        return false;
+      }
       if (pending_.empty()) {
-        pending_.swap(data);
+        pending_.swap(*data);  // *data takes the connection's spent (empty) buffer
       } else {
-        pending_ += data;
+        pending_ += *data;
+        data->clear();
       }
       if (flush_posted_) return true;
       flush_posted_ = true;
@@ -179,24 +194,40 @@ class StreamImpl final : public Stream {
     for (auto& cb : callbacks) cb();
   }
 
+  std::shared_ptr<Shared> server() const { return server_.lock(); }
+
+  // Any thread: asks the connection's strand to write what is queued.
+  void ScheduleFlush() const {
+    if (auto s = session_.lock()) s->ScheduleFlush();
+  }
+  // On an I/O thread of the connection's server.
+  void DispatchFlush() const {
+    if (auto s = session_.lock()) s->DispatchFlush();
+  }
+
  private:
   void Poke() {
-    if (auto s = session_.lock()) {
-      if (batched_flushes != nullptr) {
-        batched_flushes->push_back(std::move(s));
-      } else {
-        s->ScheduleFlush();
-      }
+    if (batched_flushes != nullptr) {
+      // Only this stream's own memory is touched here; the connection's is left to the I/O
+      // thread that runs the flush.
+      batched_flushes->push_back({server_id_, shared_from_this()});
+    } else {
+      ScheduleFlush();
     }
   }
 
-  const std::weak_ptr<SessionBase> session_;
+  // What a write touches comes first, next to the reference counts (std::make_shared puts
+  // them just before the object), so that a burst of writes to many streams misses the cache
+  // as little as it can.
   mutable std::mutex mu_;
   std::string pending_;
-  std::size_t in_flight_ = 0;
   bool closed_ = false;
   bool cancelled_ = false;
   bool flush_posted_ = false;
+  const Shared* const server_id_;  // which server, as an identity only; it may be gone
+  std::size_t in_flight_ = 0;
+  const std::weak_ptr<SessionBase> session_;
+  const std::weak_ptr<Shared> server_;
   std::vector<std::function<void()>> on_cancel_;
 };
 
@@ -204,24 +235,31 @@ class StreamImpl final : public Stream {
 
 StreamWriteBatch::StreamWriteBatch() {
   if (batched_flushes != nullptr) return;
-  batched_flushes = new std::vector<std::shared_ptr<SessionBase>>();
+  batched_flushes = new HeldFlushes();
   outermost_ = true;
 }
 
 StreamWriteBatch::~StreamWriteBatch() {
   if (!outermost_) return;
-  std::unique_ptr<std::vector<std::shared_ptr<SessionBase>>> sessions(batched_flushes);
+  std::unique_ptr<HeldFlushes> held(batched_flushes);
   batched_flushes = nullptr;
-  // One handler per server (a batch almost always holds one) flushes its sessions in order.
-  while (!sessions->empty()) {
-    Shared& server = sessions->front()->shared();
-    std::vector<std::shared_ptr<SessionBase>> mine;
-    std::vector<std::shared_ptr<SessionBase>> rest;
-    for (auto& s : *sessions) (&s->shared() == &server ? mine : rest).push_back(std::move(s));
-    sessions->swap(rest);
-    if (server.stopped) continue;
-    net::post(server.ioc, [mine = std::move(mine)] {
-      for (const auto& s : mine) s->DispatchFlush();
+  // One handler per server flushes its streams in order. A batch almost always holds one
+  // server's streams; they go over whole.
+  while (!held->empty()) {
+    const Shared* id = held->front().server;
+    std::shared_ptr<Shared> server = held->front().stream->server();
+    HeldFlushes mine;
+    if (std::all_of(held->begin(), held->end(),
+                    [&](const HeldFlush& f) { return f.server == id; })) {
+      mine.swap(*held);
+    } else {
+      HeldFlushes rest;
+      for (auto& f : *held) (f.server == id ? mine : rest).push_back(std::move(f));
+      held->swap(rest);
+    }
+    if (!server || server->stopped) continue;
+    net::post(server->ioc, [mine = std::move(mine)] {
+      for (const auto& f : mine) f.stream->DispatchFlush();
     });
   }
 }
@@ -454,7 +492,7 @@ class Session final : public SessionBase {
     stream_head_.keep_alive(false);
     stream_head_.chunked(true);
     serializer_.emplace(stream_head_);
-    stream_impl_ = std::make_shared<StreamImpl>(weak_from_this());
+    stream_impl_ = std::make_shared<StreamImpl>(weak_from_this(), shared_);
     start_stream_ = std::move(r.stream);
     Lowest().expires_after(shared_->options.request_timeout);
     bhttp::async_write_header(stream_, *serializer_,

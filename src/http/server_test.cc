@@ -310,6 +310,81 @@ TEST(ServerTest, StreamWriteBatchHoldsFlushesUntilItEnds) {
   EXPECT_NE(conns[1]->ReadUntil("data: three\n\n").find("three"), std::string::npos);
 }
 
+// Starts a server whose every request streams; `*out` receives the stream of the first.
+std::unique_ptr<Server> StartStreamServer(std::shared_ptr<Stream>* out, std::mutex* mu) {
+  return StartOrDie({}, Sync([out, mu](const Request&) {
+                      return Response::EventStream([out, mu](std::shared_ptr<Stream> s) {
+                        std::lock_guard lock(*mu);
+                        *out = std::move(s);
+                      });
+                    }));
+}
+
+std::shared_ptr<Stream> OpenStream(RawConn* conn, std::shared_ptr<Stream>* slot, std::mutex* mu) {
+  EXPECT_TRUE(conn->Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(conn->ReadUntil("\r\n\r\n").find("200 OK"), std::string::npos);
+  EXPECT_TRUE(WaitFor([&] {
+    std::lock_guard lock(*mu);
+    return *slot != nullptr;
+  }));
+  std::lock_guard lock(*mu);
+  return *slot;
+}
+
+TEST(ServerTest, WriteBufferQueuesTheBytesAndHandsBackABufferToReuse) {
+  std::mutex mu;
+  std::shared_ptr<Stream> slot;
+  auto server = StartStreamServer(&slot, &mu);
+  RawConn conn(server->port());
+  std::shared_ptr<Stream> s = OpenStream(&conn, &slot, &mu);
+  ASSERT_NE(s, nullptr);
+  std::string buffer;
+  // Longer than std::string's in-place capacity, so that a reused buffer shows.
+  for (const char* word : {"the-first-of-three", "the-second-of-three", "the-third-of-three"}) {
+    buffer += SseEvent(word);
+    ASSERT_TRUE(s->WriteBuffer(&buffer));
+    EXPECT_TRUE(buffer.empty());
+    EXPECT_NE(conn.ReadUntil(SseEvent(word)).find(SseEvent(word)), std::string::npos) << word;
+    ASSERT_TRUE(WaitFor([&] { return s->pending_bytes() == 0; }));
+  }
+  // The buffer comes back with room for the next write.
+  EXPECT_GE(buffer.capacity(), SseEvent("the-first-of-three").size());
+  s->Close();
+  buffer = "late";
+  EXPECT_FALSE(s->WriteBuffer(&buffer));
+  EXPECT_TRUE(buffer.empty());
+}
+
+TEST(ServerTest, StreamWriteBatchSpansServersAndOutlivesOne) {
+  std::mutex mu_a, mu_b;
+  std::shared_ptr<Stream> slot_a, slot_b;
+  auto a = StartStreamServer(&slot_a, &mu_a);
+  auto b = StartStreamServer(&slot_b, &mu_b);
+  RawConn conn_a(a->port()), conn_b(b->port());
+  std::shared_ptr<Stream> sa = OpenStream(&conn_a, &slot_a, &mu_a);
+  std::shared_ptr<Stream> sb = OpenStream(&conn_b, &slot_b, &mu_b);
+  ASSERT_TRUE(sa && sb);
+  {
+    StreamWriteBatch batch;
+    EXPECT_TRUE(sa->Write(SseEvent("a1")));
+    EXPECT_TRUE(sb->Write(SseEvent("b1")));
+    EXPECT_TRUE(sa->Write(SseEvent("a2")));
+  }
+  EXPECT_NE(conn_a.ReadUntil(SseEvent("a2")).find(SseEvent("a1")), std::string::npos);
+  EXPECT_NE(conn_b.ReadUntil(SseEvent("b1")).find(SseEvent("b1")), std::string::npos);
+  {
+    StreamWriteBatch batch;
+    EXPECT_TRUE(sb->Write(SseEvent("b2")));  // held by the batch, then b goes away
+    EXPECT_TRUE(sa->Write(SseEvent("a3")));
+    b.reset();
+  }
+  // The batch's hand-over skipped the server that was gone; the other got its write.
+  EXPECT_NE(conn_a.ReadUntil(SseEvent("a3")).find(SseEvent("a3")), std::string::npos);
+  bool closed = false;
+  conn_b.ReadUntil("", &closed, 5s);
+  EXPECT_TRUE(closed);
+}
+
 TEST(ServerTest, GracefulStopFinishesSlowRequestAndCancelsStreamAfterGrace) {
   std::mutex mu;
   std::optional<Reply> slow_reply;
