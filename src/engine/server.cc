@@ -26,6 +26,17 @@ constexpr std::string_view kVllmVersion = "0.10.0";
 constexpr int kLatenessBucketNs = 10'000;
 constexpr int kLatenessBuckets = 20'001;
 
+// Asks for the cache line at `p` in a state this core may write (x86's PREFETCHW; plain
+// __builtin_prefetch emits a read prefetch there, and the write that follows must then ask
+// for the line again). A hint only: it never faults.
+inline void PrefetchForWrite(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+
 http::Response JsonError(const ApiError& e) {
   return http::Response::Json(e.status, EncodeError(e));
 }
@@ -40,21 +51,38 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
         rng(options.seed),
         lateness(kLatenessBuckets, 0) {}
 
+  // One request's state.
   struct Active {
-    ResponseHead head;
+    std::shared_ptr<http::Stream> out;
     bool stream = false;
+    bool done = false;
+    // Tokens produced so far. A streaming request's token counts from the moment its bytes are
+    // encoded, when its step is planned; a non-streaming one's when its step ends.
+    int emitted = 0;
+    int output_tokens = 0;
+    // Where this request's token of the planned step sits in `deliveries`, valid while
+    // planned_step == Core::live_step.
+    int planned = -1;
+    std::uint64_t planned_step = 0;
+    ResponseHead head;
     bool include_usage = false;
     bool continuous_usage = false;
     std::string echo;  // completions with echo: the prompt, before the first token
     int prompt_tokens = 0;
-    int output_tokens = 0;
     FinishReason reason = FinishReason::kStop;
-    int emitted = 0;
     std::uint64_t text_offset = 0;
     std::string text;     // non-streaming: the whole text
     std::string pending;  // bytes produced before the stream was attached
-    bool done = false;
-    std::shared_ptr<http::Stream> out;
+  };
+
+  // A token of the planned step, resolved while the step's time passes so that its end touches
+  // as little memory as it can: a streaming token that is not its request's last goes from here
+  // to its stream without reading the request.
+  struct Delivery {
+    Active* active = nullptr;        // cleared if the request is cancelled during the step
+    http::Stream* stream = nullptr;  // active->out of a streaming request, if attached
+    bool last = false;               // the request's last token
+    std::string bytes;               // streaming: the token's SSE bytes
   };
 
   EngineServerOptions options;
@@ -75,10 +103,11 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
   bool draining = false;
   core::Scheduler::TaskId step_task = 0;
   const StepResult* last_result = nullptr;  // the engine's buffer, valid until the next Step
-  // The SSE bytes of each token of the running step, encoded while the step's time passes so
-  // that its end only hands them over (prepared[i] belongs to last_result->tokens[i]; empty for
-  // non-streaming requests).
-  std::vector<std::string> prepared;
+  // The planned step's tokens in the order of last_result->tokens (std::unordered_map keeps
+  // element addresses until they are erased).
+  std::vector<Delivery> deliveries;
+  std::uint64_t step_count = 0;
+  std::uint64_t live_step = 0;  // the step whose `deliveries` are still to be handed over, or 0
   std::optional<gpu::emu::CountersMapping> gpu;
   std::vector<std::uint32_t> lateness;
   std::uint64_t lateness_count = 0;
@@ -155,11 +184,11 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
     RunStepLocked(now - next > std::chrono::milliseconds(1) ? now : next);
   }
 
-  void RecordLateness(Duration late) {
+  void RecordLateness(Duration late, int tokens) {
     auto ns = std::max<std::int64_t>(0, late.count());
     auto bucket = std::min<std::int64_t>(ns / kLatenessBucketNs, kLatenessBuckets - 1);
-    ++lateness[static_cast<std::size_t>(bucket)];
-    ++lateness_count;
+    lateness[static_cast<std::size_t>(bucket)] += static_cast<std::uint32_t>(tokens);
+    lateness_count += static_cast<std::uint64_t>(tokens);
     lateness_max = std::max(lateness_max, Duration(ns));
   }
 
@@ -171,79 +200,127 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
     }
   }
 
-  // The SSE bytes of a streaming request's next token (the one after a.emitted).
-  static std::string EncodeNextToken(const Active& a, bool first) {
+  // Appends the SSE bytes of a streaming request's next token (the one after a.emitted).
+  static void AppendNextToken(const Active& a, bool first, std::string* out) {
     const int emitted = a.emitted + 1;
     std::string_view piece = TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
     bool last = emitted >= a.output_tokens;
     std::string_view reason = last ? FinishReasonName(a.reason) : std::string_view();
     Usage usage{a.prompt_tokens, emitted};
-    std::string bytes;
-    std::string first_text;
-    if (first) {
-      if (a.head.kind == ApiKind::kChat) {
-        AppendSseData(EncodeChunk(a.head, "", "", true, a.continuous_usage ? &usage : nullptr),
-                      &bytes);
-      } else if (!a.echo.empty()) {
-        first_text = a.echo;
-      }
+    const Usage* running = a.continuous_usage ? &usage : nullptr;
+    auto event = [&](std::string_view text, std::string_view finish, bool role_chunk) {
+      *out += "data: ";
+      AppendChunk(a.head, text, finish, role_chunk, running, out);
+      *out += "\n\n";
+    };
+    if (first && a.head.kind == ApiKind::kChat) event("", "", true);
+    if (first && !a.echo.empty() && a.head.kind == ApiKind::kCompletion) {
+      std::string text = a.echo;
+      text += piece;
+      event(text, reason, false);
+    } else {
+      event(piece, reason, false);
     }
-    first_text += piece;
-    AppendSseData(
-        EncodeChunk(a.head, first_text, reason, false, a.continuous_usage ? &usage : nullptr),
-        &bytes);
     if (last) {
-      if (a.include_usage) AppendSseData(EncodeUsageChunk(a.head, usage), &bytes);
-      AppendSseData("[DONE]", &bytes);
+      if (a.include_usage) AppendSseData(EncodeUsageChunk(a.head, usage), out);
+      AppendSseData("[DONE]", out);
     }
-    return bytes;
   }
 
-  // Encodes the step's streamed tokens ahead of its end. A request has at most one token per
-  // step and only Deliver advances `emitted`, so the bytes stay right until then; a request
-  // cancelled meanwhile just leaves its bytes unused.
+  // Resolves the step's tokens and encodes the streamed ones ahead of its end. A request has at
+  // most one token per step, so the bytes stay right until then; Cancel clears the entry of a
+  // request that goes away meanwhile.
   void Prepare(const StepResult& r) {
-    prepared.resize(r.tokens.size());
+    live_step = ++step_count;
+    deliveries.resize(r.tokens.size());
     for (std::size_t i = 0; i < r.tokens.size(); ++i) {
-      prepared[i].clear();
+      Delivery& d = deliveries[i];
+      d.bytes.clear();
+      d.active = nullptr;
+      d.stream = nullptr;
       auto it = active.find(r.tokens[i].id);
-      if (it != active.end() && it->second.stream) {
-        prepared[i] = EncodeNextToken(it->second, r.tokens[i].first);
+      if (it == active.end()) continue;
+      Active& a = it->second;
+      a.planned = static_cast<int>(i);
+      a.planned_step = live_step;
+      d.active = &a;
+      if (a.stream) {
+        AppendNextToken(a, r.tokens[i].first, &d.bytes);
+        ++a.emitted;
+        d.stream = a.out.get();
+        d.last = a.emitted >= a.output_tokens;
+      } else {
+        d.last = a.emitted + 1 >= a.output_tokens;
       }
     }
   }
 
+  // Hands the step's tokens over. With thousands of streams this pass is bound by cache misses
+  // on the streams' memory, so it fetches a few tokens ahead. The clock is read once per group
+  // of tokens, after the group: each token's lateness is counted at or after its hand-over.
   void Deliver(const StepResult& r) {
-    Timestamp planned = r.end();
-    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
-      const TokenEvent& t = r.tokens[i];
-      auto it = active.find(t.id);
-      if (it == active.end()) continue;  // cancelled during the step
-      Active& a = it->second;
-      if (a.stream) {
-        std::string bytes = i < prepared.size() && !prepared[i].empty()
-                                ? std::move(prepared[i])
-                                : EncodeNextToken(a, t.first);
-        ++a.emitted;
-        Emit(a, std::move(bytes));
-      } else {
-        if (t.first) a.text += a.echo;
-        a.text += TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
-        ++a.emitted;
-        if (a.emitted >= a.output_tokens) {
-          Usage usage{a.prompt_tokens, a.emitted};
-          Emit(a, EncodeResponse(a.head, a.text, FinishReasonName(a.reason), usage));
+    constexpr std::size_t kAhead = 6;
+    constexpr int kClockEvery = 8;
+    const Timestamp planned = r.end();
+    const std::size_t n = std::min(r.tokens.size(), deliveries.size());
+    int unrecorded = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        const Delivery& next = deliveries[i + kAhead];
+        if (next.stream != nullptr && !next.last) {
+          // The stream's object with the reference counts just before it (it is made by
+          // std::make_shared): a guess at its layout, which costs only time if it is wrong.
+          const char* p = reinterpret_cast<const char*>(next.stream);
+          PrefetchForWrite(p - 16);
+          PrefetchForWrite(p + 48);
+          PrefetchForWrite(p + 104);
+        } else if (next.active != nullptr) {
+          PrefetchForWrite(next.active);
         }
       }
-      const bool last = a.emitted >= a.output_tokens;
-      RecordLateness(Now() - planned);
-      if (last) {
-        a.done = true;
-        if (a.out) {
-          a.out->Close();
-          active.erase(it);
-          if (active.empty()) idle_cv.notify_all();
-        }
+      Delivery& d = deliveries[i];
+      if (d.active == nullptr) continue;  // cancelled during the step
+      if (d.stream != nullptr && !d.last) {
+        // The stream hands back a spent buffer, which a later Prepare fills again.
+        d.stream->WriteBuffer(&d.bytes);
+      } else {
+        DeliverToRequest(d, r.tokens[i]);
+      }
+      if (++unrecorded == kClockEvery) {
+        RecordLateness(Now() - planned, unrecorded);
+        unrecorded = 0;
+      }
+    }
+    if (unrecorded > 0) RecordLateness(Now() - planned, unrecorded);
+    live_step = 0;
+  }
+
+  // A token whose hand-over needs the request: non-streaming, the last, or a stream that was
+  // attached after the step was planned.
+  void DeliverToRequest(Delivery& d, const TokenEvent& t) {
+    Active& a = *d.active;
+    if (a.stream) {
+      if (a.out) {
+        a.out->WriteBuffer(&d.bytes);
+      } else {
+        a.pending += d.bytes;
+        d.bytes.clear();
+      }
+    } else {
+      if (t.first) a.text += a.echo;
+      a.text += TokenText(a.text_offset + static_cast<std::uint64_t>(a.emitted));
+      ++a.emitted;
+      if (a.emitted >= a.output_tokens) {
+        Usage usage{a.prompt_tokens, a.emitted};
+        Emit(a, EncodeResponse(a.head, a.text, FinishReasonName(a.reason), usage));
+      }
+    }
+    if (a.emitted >= a.output_tokens) {
+      a.done = true;
+      if (a.out) {
+        a.out->Close();
+        active.erase(t.id);
+        if (active.empty()) idle_cv.notify_all();
       }
     }
   }
@@ -352,6 +429,9 @@ struct EngineServer::Core : std::enable_shared_from_this<EngineServer::Core> {
     std::lock_guard lock(mu);
     auto it = active.find(id);
     if (it == active.end()) return;
+    if (live_step != 0 && it->second.planned_step == live_step) {
+      deliveries[static_cast<std::size_t>(it->second.planned)].active = nullptr;
+    }
     active.erase(it);
     if (auto f = engine.Abort(id, Now())) metrics->OnFinished(*f, engine.stats());
     UpdateMemoryLocked();
@@ -507,6 +587,8 @@ void EngineServer::Shutdown(std::chrono::milliseconds grace) {
     if (a.out) a.out->Close();
   }
   c.active.clear();
+  c.deliveries.clear();
+  c.live_step = 0;
   if (c.gpu) {
     c.UpdateMemoryLocked();
     (*c.gpu)->writer_pid.store(0);

@@ -175,6 +175,38 @@ TEST_F(EngineServerTest, DisconnectCancelsTheRequestAndFreesItsBlocks) {
   EXPECT_NE(server_->RenderMetrics().find(R"(finished_reason="abort"} 1)"), std::string::npos);
 }
 
+// A client that hangs up is cancelled while its next token is planned (a step's time is most of
+// the time): the step's end must skip it and serve everyone else as if nothing happened.
+TEST_F(EngineServerTest, HangUpsDuringStepsLeaveTheOtherStreamsWhole) {
+  StartServer();
+  auto async = http::AsyncClient::Create();
+  auto url = http::ParseUrl(base_ + "/v1/completions");
+  ASSERT_TRUE(url.ok());
+  constexpr int kQuitters = 16;
+  constexpr int kTokens = 40;
+  std::atomic<int> done{0};
+  for (int i = 0; i < kQuitters; ++i) {
+    http::Request req;
+    req.method = "POST";
+    req.headers.Set("Content-Type", "application/json");
+    req.body = R"({"prompt":"Hi","max_tokens":30000,"ignore_eos":true,"stream":true})";
+    http::AsyncCallbacks cb;
+    auto pieces = std::make_shared<int>(0);
+    cb.on_data = [pieces, i](std::string_view) { return ++*pieces <= i; };
+    cb.on_done = [&](core::Result<http::Response>) { ++done; };
+    async->Send(*url, req, cb);
+  }
+  auto whole = Post("/v1/completions", R"({"prompt":"Hi","max_tokens":40,"ignore_eos":true,)"
+                                       R"("stream":true})");
+  ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+  EXPECT_EQ(Count(whole->body, R"("object":"text_completion")"), kTokens);
+  EXPECT_TRUE(whole->body.ends_with("data: [DONE]\n\n"));
+  ASSERT_TRUE(WaitFor([&] { return done.load() == kQuitters; }));
+  ASSERT_TRUE(WaitFor([&] { return server_->active_requests() == 0; }));
+  EXPECT_EQ(server_->stats().used_blocks, 0);
+  EXPECT_NE(server_->RenderMetrics().find(R"(finished_reason="abort"} 16)"), std::string::npos);
+}
+
 TEST_F(EngineServerTest, MetricsFollowTheLoad) {
   StartServer();
   auto async = http::AsyncClient::Create();
