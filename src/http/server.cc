@@ -89,7 +89,6 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   // The same from an I/O thread of this connection's server: runs the write at once unless the
   // strand is busy elsewhere.
   virtual void DispatchFlush() = 0;
-  virtual Shared& shared() = 0;
 };
 
 class StreamImpl;
@@ -317,7 +316,6 @@ class Session final : public SessionBase {
   void DispatchFlush() override {
     net::dispatch(stream_.get_executor(), [this, self = shared_from_this()] { DoFlush(); });
   }
-  Shared& shared() override { return *shared_; }
 
  private:
   StreamType MakeStream(tcp::socket socket) {
