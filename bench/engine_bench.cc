@@ -158,10 +158,7 @@ void BM_ConcurrentStreams(benchmark::State& state) {
                        ",\"ignore_eos\":true,\"stream\":true}";
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
-      http::Request req;
-      req.method = "POST";
-      req.headers.Set("Content-Type", "application/json");
-      req.body = body;
+      http::Request req = http::Request::PostJson(body);
       http::AsyncCallbacks cb;
       cb.on_data = [](std::string_view) { return true; };
       cb.on_done = [&](core::Result<http::Response> r) {

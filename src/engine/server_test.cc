@@ -155,11 +155,9 @@ TEST_F(EngineServerTest, DisconnectCancelsTheRequestAndFreesItsBlocks) {
   auto async = http::AsyncClient::Create();
   auto url = http::ParseUrl(base_ + "/v1/chat/completions");
   ASSERT_TRUE(url.ok());
-  http::Request req;
-  req.method = "POST";
-  req.headers.Set("Content-Type", "application/json");
-  req.body = R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":30000,)"
-             R"("ignore_eos":true,"stream":true})";
+  http::Request req =
+      http::Request::PostJson(R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":30000,)"
+                              R"("ignore_eos":true,"stream":true})");
   std::atomic<int> chunks{0};
   std::atomic<bool> done{false};
   http::AsyncCallbacks cb;
@@ -186,10 +184,8 @@ TEST_F(EngineServerTest, HangUpsDuringStepsLeaveTheOtherStreamsWhole) {
   constexpr int kTokens = 40;
   std::atomic<int> done{0};
   for (int i = 0; i < kQuitters; ++i) {
-    http::Request req;
-    req.method = "POST";
-    req.headers.Set("Content-Type", "application/json");
-    req.body = R"({"prompt":"Hi","max_tokens":30000,"ignore_eos":true,"stream":true})";
+    http::Request req = http::Request::PostJson(
+        R"({"prompt":"Hi","max_tokens":30000,"ignore_eos":true,"stream":true})");
     http::AsyncCallbacks cb;
     auto pieces = std::make_shared<int>(0);
     cb.on_data = [pieces, i](std::string_view) { return ++*pieces <= i; };
@@ -215,10 +211,8 @@ TEST_F(EngineServerTest, MetricsFollowTheLoad) {
   std::atomic<int> finished{0};
   const int kRequests = 6;
   for (int i = 0; i < kRequests; ++i) {
-    http::Request req;
-    req.method = "POST";
-    req.headers.Set("Content-Type", "application/json");
-    req.body = R"({"prompt":"hello","max_tokens":100,"ignore_eos":true})";
+    http::Request req =
+        http::Request::PostJson(R"({"prompt":"hello","max_tokens":100,"ignore_eos":true})");
     http::AsyncCallbacks cb;
     cb.on_done = [&](core::Result<http::Response> r) {
       if (r.ok() && r->status == 200) ++finished;

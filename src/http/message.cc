@@ -99,6 +99,14 @@ Response Response::Text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Request Request::PostJson(std::string body) {
+  Request r;
+  r.method = "POST";
+  r.headers.Set("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
 Response Response::Json(int status, std::string body) {
   return Text(status, std::move(body), "application/json");
 }

@@ -55,6 +55,9 @@ struct Request {
   std::string_view RawQuery() const;
   // The first value of query parameter `name`, percent-decoded ('+' is a space).
   std::optional<std::string> QueryParam(std::string_view name) const;
+
+  // A POST carrying `body` as application/json.
+  static Request PostJson(std::string body);
 };
 
 // A response body written piece by piece (chunked transfer encoding). Thread-safe: any thread

@@ -69,10 +69,8 @@ TEST(EnginePrometheus, RunningRequestsAndGpuUtilizationRiseAndFall) {
   std::atomic<int> done{0}, ok{0};
   const int kStreams = 32;
   for (int i = 0; i < kStreams; ++i) {
-    http::Request req;
-    req.method = "POST";
-    req.headers.Set("Content-Type", "application/json");
-    req.body = R"({"prompt":"hello","max_tokens":600,"ignore_eos":true,"stream":true})";
+    http::Request req = http::Request::PostJson(
+        R"({"prompt":"hello","max_tokens":600,"ignore_eos":true,"stream":true})");
     http::AsyncCallbacks cb;
     cb.on_data = [](std::string_view) { return true; };
     cb.on_done = [&](core::Result<http::Response> r) {
